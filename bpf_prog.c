@@ -1,0 +1,162 @@
+/*
+ * The limiter: one cgroup_skb program per direction, charging every packet of
+ * the cgroup it is attached to against that cgroup's token bucket.
+ *
+ * Built with clang -target bpf and embedded in ct; ct loads it itself, so
+ * this file depends on nothing but the kernel's uapi headers.  The only
+ * relocations it may contain are references to the maps "ct_conf" and
+ * "ct_bucket", which ct points at the maps it created for that cgroup.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/types.h>
+
+#include "bucket.h"
+
+#define SEC(name) __attribute__((section(name), used))
+
+/* Helper calls are plain calls to the helper's number. */
+static void *(*bpf_map_lookup_elem)(void *map, const void *key) =
+    (void *)BPF_FUNC_map_lookup_elem;
+static __u64 (*bpf_ktime_get_ns)(void) = (void *)BPF_FUNC_ktime_get_ns;
+static long (*bpf_spin_lock)(struct bpf_spin_lock *lock) =
+    (void *)BPF_FUNC_spin_lock;
+static long (*bpf_spin_unlock)(struct bpf_spin_lock *lock) =
+    (void *)BPF_FUNC_spin_unlock;
+static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
+    __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
+
+/* Placeholders whose only purpose is the relocations ct patches. */
+struct ct_map_ref {
+	int unused;
+};
+struct ct_map_ref ct_conf SEC("maps");
+struct ct_map_ref ct_bucket SEC("maps");
+
+char ct_license[] SEC("license") = "Dual MIT/GPL";
+
+/* Verdicts of cgroup_skb programs; 2 is egress only: drop, and tell TCP to
+ * back off at once (it enters CWR) instead of waiting for a timer. */
+#define VERDICT_DROP 0
+#define VERDICT_PASS 1
+#define VERDICT_DROP_CN 2
+
+/*
+ * The length of the IP and transport headers of the first segment, or 0 when
+ * they cannot be read.  A GSO or GRO packet carries one copy of them for many
+ * segments, and each of those segments carries its own copy on the wire.
+ */
+static __attribute__((always_inline)) __u32
+header_len(struct __sk_buff *skb)
+{
+	__u8 b[2];
+	__u32 ip_len, l4_proto;
+
+	if (skb->protocol == __constant_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, 0, b, 1) < 0)
+			return 0;
+		ip_len = (b[0] & 0x0f) * 4;
+		if (bpf_skb_load_bytes(skb, 9, b, 1) < 0)
+			return 0;
+		l4_proto = b[0];
+	} else if (skb->protocol == __constant_htons(ETH_P_IPV6)) {
+		ip_len = sizeof(struct ipv6hdr);
+		if (bpf_skb_load_bytes(skb, 6, b, 1) < 0)
+			return 0;
+		l4_proto = b[0];
+	} else {
+		return 0;
+	}
+	if (l4_proto == IPPROTO_UDP)
+		return ip_len + 8;
+	if (l4_proto != IPPROTO_TCP)
+		return ip_len;
+	/* The TCP data offset is the high nibble of byte 12. */
+	if (bpf_skb_load_bytes(skb, ip_len + 12, b, 1) < 0)
+		return ip_len;
+	return ip_len + (b[0] >> 4) * 4;
+}
+
+/* The bytes this packet is on the wire at the IP layer, summed over segments. */
+static __attribute__((always_inline)) __u64
+ip_bytes(struct __sk_buff *skb)
+{
+	__u64 len = skb->len;
+	__u32 segs = skb->gso_segs;
+
+	if (segs > 1)
+		len += (__u64)(segs - 1) * header_len(skb);
+	return len;
+}
+
+/* Refill the bucket for the time since the last packet and take len from it. */
+static __attribute__((always_inline)) int
+take(struct ct_bucket *b, const struct ct_conf *c, __u64 now, __u64 len)
+{
+	__u64 cost = len << CT_FP_SHIFT;
+	__u64 elapsed;
+
+	/* Another CPU may have read a later clock and taken the lock first. */
+	elapsed = now > b->last_ns ? now - b->last_ns : 0;
+	if (elapsed > 0)
+		b->last_ns = now;
+	/* Past fill_ns the bucket is full; capping also keeps the product small. */
+	if (elapsed >= c->fill_ns)
+		b->tokens_fp = c->burst_fp;
+	else
+		b->tokens_fp += elapsed * c->rate_fp;
+	/* Also where user space has just made the bucket smaller. */
+	if (b->tokens_fp > c->burst_fp)
+		b->tokens_fp = c->burst_fp;
+	if (b->tokens_fp < cost)
+		return 0;
+	b->tokens_fp -= cost;
+	return 1;
+}
+
+static __attribute__((always_inline)) int
+charge(struct __sk_buff *skb, __u32 dir)
+{
+	struct ct_conf *c, conf;
+	struct ct_bucket *b;
+	__u64 len, now;
+	int ok;
+
+	c = bpf_map_lookup_elem(&ct_conf, &dir);
+	b = bpf_map_lookup_elem(&ct_bucket, &dir);
+	if (c == 0 || b == 0)
+		return 1;
+	/* One copy, so that the packet sees one limit even while it changes. */
+	conf = *c;
+	len = ip_bytes(skb);
+	now = bpf_ktime_get_ns();
+
+	bpf_spin_lock(&b->lock);
+	ok = conf.rate_fp == 0 || take(b, &conf, now, len);
+	if (ok) {
+		b->passed_bytes += len;
+		b->passed_packets++;
+	} else {
+		b->dropped_bytes += len;
+		b->dropped_packets++;
+	}
+	bpf_spin_unlock(&b->lock);
+	return ok;
+}
+
+SEC("cgroup_skb/ingress")
+int
+ct_ingress(struct __sk_buff *skb)
+{
+	return charge(skb, CT_DOWN) ? VERDICT_PASS : VERDICT_DROP;
+}
+
+SEC("cgroup_skb/egress")
+int
+ct_egress(struct __sk_buff *skb)
+{
+	return charge(skb, CT_UP) ? VERDICT_PASS : VERDICT_DROP_CN;
+}

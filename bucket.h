@@ -1,0 +1,43 @@
+/*
+ * What bpf_prog.c and user space share: the limit and the token bucket of
+ * each direction of one limited cgroup.  Each limited cgroup gets its own two
+ * maps, each of two entries (index CT_DOWN and CT_UP), and its own two
+ * programs, so a packet is charged once against every limited cgroup it
+ * passes and never twice against the same one, however cgroups are nested.
+ *
+ * The limit lives apart from the bucket so that user space can change it
+ * with one map update without overwriting the counters the program keeps.
+ *
+ * Amounts of data are bytes in 32.32 fixed point: the refill of a few
+ * nanoseconds at a low rate is a fraction of a byte and must not be lost.
+ */
+#ifndef CT_BUCKET_H
+#define CT_BUCKET_H
+
+#include <linux/bpf.h>
+#include <linux/types.h>
+
+#define CT_DOWN 0	/* ingress */
+#define CT_UP 1		/* egress */
+#define CT_FP_SHIFT 32
+
+/* Written by user space only; rate_fp == 0 means no limit this way. */
+struct ct_conf {
+	__u64 rate_fp;		/* bytes per nanosecond */
+	__u64 burst_fp;		/* bucket depth */
+	__u64 fill_ns;		/* time to fill an empty bucket: burst / rate */
+};
+
+/* Written by the program only, under the lock. */
+struct ct_bucket {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 tokens_fp;
+	__u64 last_ns;
+	__u64 passed_bytes;
+	__u64 passed_packets;
+	__u64 dropped_bytes;
+	__u64 dropped_packets;
+};
+
+#endif

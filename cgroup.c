@@ -1,0 +1,225 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "mounts.h"
+
+#define MARK_NAME "trusted.ct"
+#define MARK_VALUE "isolate"
+
+int
+cgroup_root(char *root, size_t len, struct err *e)
+{
+	switch (mount_find("cgroup2", root, len)) {
+	case 1:
+		return 0;
+	case 0:
+		return errf(e, "no cgroup2 filesystem is mounted "
+		    "(ct needs the unified cgroup hierarchy)");
+	default:
+		return errnof(e, "cannot read /proc/self/mountinfo");
+	}
+}
+
+int
+cgroup_of_pid(pid_t pid, char *rel, size_t len, struct err *e)
+{
+	char path[64], line[4096];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return errno == ENOENT ? errf(e, "no process %d", (int)pid) :
+		    errnof(e, "cannot read %s", path);
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		/* The cgroup2 line is "0::/path". */
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (strlen(line + 3) >= len)
+			break;
+		memcpy(rel, line + 3, strlen(line + 3) + 1);
+		found = 1;
+	}
+	fclose(f);
+	if (!found)
+		return errf(e, "process %d has no cgroup v2 membership", (int)pid);
+	/* Outside ct's cgroup namespace the path climbs with "/..". */
+	if (rel[0] != '/' || strstr(rel, "/..") != NULL)
+		return errf(e, "process %d is in a cgroup outside this cgroup "
+		    "namespace", (int)pid);
+	return 0;
+}
+
+int
+cgroup_abs(char *abs, size_t len, const char *root, const char *rel)
+{
+	int n;
+
+	n = strcmp(rel, "/") == 0 ? snprintf(abs, len, "%s", root) :
+	    snprintf(abs, len, "%s%s", root, rel);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+int
+cgroup_id(const char *abs, uint64_t *id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h;
+	int mount_id;
+
+	h.fh.handle_bytes = sizeof(h.id);
+	if (name_to_handle_at(AT_FDCWD, abs, &h.fh, &mount_id, 0) < 0)
+		return -1;
+	if (h.fh.handle_bytes != sizeof(h.id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(id, h.fh.f_handle, sizeof(*id));
+	return 0;
+}
+
+int
+cgroup_open(const char *abs)
+{
+	return open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+static FILE *
+open_procs(const char *abs, const char *mode)
+{
+	char path[4200];
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", abs) >=
+	    (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return fopen(path, mode);
+}
+
+int
+cgroup_count_procs(const char *abs, int *n, struct err *e)
+{
+	char line[32];
+	FILE *f = open_procs(abs, "re");
+
+	if (f == NULL)
+		return errnof(e, "cannot read the processes of %s", abs);
+	for (*n = 0; fgets(line, sizeof(line), f) != NULL; (*n)++)
+		;
+	fclose(f);
+	return 0;
+}
+
+int
+cgroup_move(const char *abs, pid_t pid, struct err *e)
+{
+	FILE *f = open_procs(abs, "we");
+	int bad;
+
+	if (f == NULL)
+		return errnof(e, "cannot open %s/cgroup.procs", abs);
+	/* The kernel takes one pid per write. */
+	bad = fprintf(f, "%d\n", (int)pid) < 0 || fflush(f) != 0;
+	if (fclose(f) != 0)
+		bad = 1;
+	if (bad && errno == ESRCH)
+		return 0;	/* it exited: nothing left to move */
+	return bad ? errnof(e, "cannot move process %d into %s", (int)pid,
+	    abs) : 0;
+}
+
+int
+cgroup_drain(const char *from, const char *to, struct err *e)
+{
+	char line[32];
+	FILE *f;
+
+	/* A process forking meanwhile leaves a child behind: go round again. */
+	for (int round = 0; round < 8; round++) {
+		int moved = 0;
+
+		f = open_procs(from, "re");
+		if (f == NULL)
+			return errnof(e, "cannot read the processes of %s",
+			    from);
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (cgroup_move(to, (pid_t)atoi(line), e) < 0) {
+				fclose(f);
+				return -1;
+			}
+			moved = 1;
+		}
+		fclose(f);
+		if (!moved)
+			return 0;
+	}
+	return errf(e, "processes keep appearing in %s", from);
+}
+
+int
+cgroup_make(const char *abs, struct err *e)
+{
+	if (mkdir(abs, 0755) < 0)
+		return errnof(e, "cannot create cgroup %s", abs);
+	if (setxattr(abs, MARK_NAME, MARK_VALUE, strlen(MARK_VALUE), 0) < 0) {
+		errnof(e, "cannot mark cgroup %s as ct's", abs);
+		rmdir(abs);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cgroup_is_ours(const char *abs)
+{
+	char v[sizeof(MARK_VALUE)];
+	ssize_t n = getxattr(abs, MARK_NAME, v, sizeof(v));
+
+	return n == (ssize_t)strlen(MARK_VALUE) && memcmp(v, MARK_VALUE, n) == 0;
+}
+
+int
+cgroup_remove(const char *abs, struct err *e)
+{
+	if (rmdir(abs) < 0 && errno != ENOENT)
+		return errnof(e, "cannot remove cgroup %s", abs);
+	return 0;
+}
+
+int
+cgroup_walk(const char *abs, cgroup_visit visit, void *ctx, struct err *e)
+{
+	struct dirent *d;
+	DIR *dir;
+	int ret = 0;
+
+	dir = opendir(abs);
+	if (dir == NULL)
+		return errno == ENOENT ? 0 : errnof(e, "cannot read %s", abs);
+	while (ret == 0 && (d = readdir(dir)) != NULL) {
+		char child[4096];
+
+		if (d->d_type != DT_DIR || strcmp(d->d_name, ".") == 0 ||
+		    strcmp(d->d_name, "..") == 0)
+			continue;
+		if (snprintf(child, sizeof(child), "%s/%s", abs, d->d_name) >=
+		    (int)sizeof(child))
+			continue;
+		ret = cgroup_walk(child, visit, ctx, e);
+	}
+	closedir(dir);
+	return ret < 0 ? -1 : visit(abs, ctx, e);
+}

@@ -1,0 +1,39 @@
+/*
+ * The cgroup v2 hierarchy: where it is, which cgroup a process is in, and the
+ * cgroups ct makes for --isolate.  Paths called "rel" are relative to the
+ * cgroup2 mount and start with "/"; "abs" paths include the mount.
+ */
+#ifndef CT_CGROUP_H
+#define CT_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* The cgroup2 mount point, from /proc/self/mountinfo. */
+int cgroup_root(char *root, size_t len, struct err *e);
+int cgroup_of_pid(pid_t pid, char *rel, size_t len, struct err *e);
+int cgroup_abs(char *abs, size_t len, const char *root, const char *rel);
+/* The cgroup's id, as bpf_skb_cgroup_id() and bpftool know it; -1, errno. */
+int cgroup_id(const char *abs, uint64_t *id);
+int cgroup_open(const char *abs);
+/* How many processes are in the cgroup itself (not its children). */
+int cgroup_count_procs(const char *abs, int *n, struct err *e);
+int cgroup_move(const char *abs, pid_t pid, struct err *e);
+/* Move every process of from into to. */
+int cgroup_drain(const char *from, const char *to, struct err *e);
+
+/* A cgroup that ct creates carries a mark, so that it can be found again. */
+int cgroup_make(const char *abs, struct err *e);
+int cgroup_is_ours(const char *abs);
+int cgroup_remove(const char *abs, struct err *e);
+
+/* Call visit on every cgroup below root, root included, children first,
+ * so that visit may remove the cgroup it is given. */
+typedef int (*cgroup_visit)(const char *abs, void *ctx, struct err *e);
+int cgroup_walk(const char *root, cgroup_visit visit, void *ctx,
+    struct err *e);
+
+#endif

@@ -1,0 +1,509 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "bpf.h"
+#include "btf.h"
+#include "limiter.h"
+#include "mounts.h"
+#include "obj.h"
+
+#define BPFFS_DEFAULT "/sys/fs/bpf"
+#define BURST_FLOOR (128 * 1024)	/* above one 64 KiB GSO/GRO packet */
+#define BURST_CEILING (1ULL << 30)
+#define MAX_QUERY 64			/* the kernel's limit per cgroup and hook */
+
+/* The kernel objects of one direction, and how ct names them. */
+struct direction {
+	const char *prog_name;		/* as bpftool shows it */
+	const char *section;		/* in bpf_prog.c */
+	const char *pin;		/* in the pin directory */
+	enum bpf_attach_type type;
+};
+
+static const struct direction directions[2] = {
+	[CT_DOWN] = { "ct_ingress", "cgroup_skb/ingress", "ingress",
+	    BPF_CGROUP_INET_INGRESS },
+	[CT_UP] = { "ct_egress", "cgroup_skb/egress", "egress",
+	    BPF_CGROUP_INET_EGRESS },
+};
+
+static const char *const map_pins[] = { "conf", "bucket" };
+
+uint64_t
+limiter_default_burst(uint64_t rate_bits)
+{
+	uint64_t one_second = rate_bits / 8;
+
+	if (one_second < BURST_FLOOR)
+		return BURST_FLOOR;
+	if (one_second > BURST_CEILING)
+		return BURST_CEILING;
+	return one_second;
+}
+
+/* bytes per second in bits -> bytes per nanosecond in 32.32 fixed point,
+ * split so that rate_bits * 2^29 cannot overflow. */
+static struct ct_conf
+conf_of(const struct dir_limit *d)
+{
+	const uint64_t ns = 1000000000ULL;
+	struct ct_conf c = { 0, 0, 0 };
+
+	if (d->rate_bits == 0)
+		return c;
+	c.rate_fp = (d->rate_bits / ns << 29) + ((d->rate_bits % ns) << 29) / ns;
+	if (c.rate_fp == 0)
+		c.rate_fp = 1;
+	c.burst_fp = d->burst_bytes << CT_FP_SHIFT;
+	c.fill_ns = c.burst_fp / c.rate_fp;
+	return c;
+}
+
+static int
+is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+static int
+find_bpffs(char *dir, size_t len, struct err *e)
+{
+	if (is_bpffs(BPFFS_DEFAULT)) {
+		snprintf(dir, len, "%s", BPFFS_DEFAULT);
+		return 0;
+	}
+	if (mount_find("bpf", dir, len) == 1 && is_bpffs(dir))
+		return 0;
+	if (mkdir(BPFFS_DEFAULT, 0700) < 0 && errno != EEXIST)
+		return errnof(e, "cannot create %s for the bpf filesystem",
+		    BPFFS_DEFAULT);
+	if (mount("bpf", BPFFS_DEFAULT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	    "mode=0700") < 0)
+		return errnof(e, "cannot mount the bpf filesystem on %s",
+		    BPFFS_DEFAULT);
+	snprintf(dir, len, "%s", BPFFS_DEFAULT);
+	return 0;
+}
+
+int
+limiter_pin_root(char *root, size_t len, int create, struct err *e)
+{
+	char bpffs[256];
+
+	root[0] = '\0';
+	if (!create) {
+		if (is_bpffs(BPFFS_DEFAULT))
+			snprintf(bpffs, sizeof(bpffs), "%s", BPFFS_DEFAULT);
+		else if (mount_find("bpf", bpffs, sizeof(bpffs)) != 1)
+			return 0;
+		if (snprintf(root, len, "%s/ct", bpffs) >= (int)len)
+			return errf(e, "bpf filesystem path too long");
+		return 0;
+	}
+	if (find_bpffs(bpffs, sizeof(bpffs), e) < 0)
+		return -1;
+	if (snprintf(root, len, "%s/ct", bpffs) >= (int)len)
+		return errf(e, "bpf filesystem path too long");
+	if (mkdir(root, 0700) < 0 && errno != EEXIST)
+		return errnof(e, "cannot create %s", root);
+	return 0;
+}
+
+static int
+pin_path(char *buf, size_t len, const char *pins, const char *name)
+{
+	return snprintf(buf, len, "%s/%s", pins, name) < (int)len ? 0 : -1;
+}
+
+static int
+get_pinned(const char *pins, const char *name)
+{
+	char path[512];
+
+	if (pin_path(path, sizeof(path), pins, name) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return bpf_obj_get(path);
+}
+
+static int
+create_maps(int fds[2], struct err *e)
+{
+	struct bpf_map_spec conf = {
+		BPF_MAP_TYPE_ARRAY, "ct_conf", sizeof(__u32),
+		sizeof(struct ct_conf), 2, 0, 0, 0
+	};
+	struct bpf_map_spec bucket = {
+		BPF_MAP_TYPE_ARRAY, "ct_bucket", sizeof(__u32),
+		sizeof(struct ct_bucket), 2, -1, BTF_BUCKET_KEY_ID,
+		BTF_BUCKET_VALUE_ID
+	};
+	struct btf_blob btf;
+
+	btf_bucket(&btf);
+	bucket.btf_fd = bpf_btf_load(btf.data, btf.len);
+	if (bucket.btf_fd < 0)
+		return errnof(e, "cannot load the BTF of the bucket map "
+		    "(does this kernel have BTF and bpf_spin_lock?)");
+	fds[0] = bpf_map_create(&conf);
+	fds[1] = fds[0] < 0 ? -1 : bpf_map_create(&bucket);
+	close(bucket.btf_fd);
+	if (fds[1] < 0) {
+		errnof(e, "cannot create BPF maps");
+		if (fds[0] >= 0)
+			close(fds[0]);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_conf(int conf_fd, const struct limits *l, struct err *e)
+{
+	for (__u32 d = 0; d < 2; d++) {
+		struct ct_conf c = conf_of(&l->dir[d]);
+
+		if (bpf_map_update(conf_fd, &d, &c, BPF_ANY) < 0)
+			return errnof(e, "cannot write the limit into its map");
+	}
+	return 0;
+}
+
+static int
+load_prog(const struct obj *o, const struct direction *d, const int maps[2],
+    struct err *e)
+{
+	const struct obj_map refs[] = { { "ct_conf", maps[0] },
+	    { "ct_bucket", maps[1] } };
+	struct bpf_prog_spec spec;
+	struct obj_prog p;
+	char log[4096] = "";
+	int fd;
+
+	memset(&spec, 0, sizeof(spec));
+	spec.license = obj_license(o, e);
+	if (spec.license == NULL ||
+	    obj_prog(o, d->section, refs, 2, &p, e) < 0)
+		return -1;
+	spec.type = BPF_PROG_TYPE_CGROUP_SKB;
+	/* Only with it may the egress program return "drop and tell TCP". */
+	spec.expected_attach = d->type;
+	spec.name = d->prog_name;
+	spec.insns = p.insns;
+	spec.insn_cnt = p.cnt;
+	spec.log = log;
+	spec.log_size = sizeof(log);
+	fd = bpf_prog_load(&spec);
+	free(p.insns);
+	if (fd < 0) {
+		char *last = strrchr(log, '\n');
+
+		/* The verifier's last words are the ones that matter. */
+		while (last != NULL && last > log && last[1] == '\0') {
+			*last = '\0';
+			last = strrchr(log, '\n');
+		}
+		return errnof(e, "the kernel refused program %s%s%s",
+		    d->prog_name, last ? ": " : "", last ? last + 1 : "");
+	}
+	return fd;
+}
+
+static int
+pin_all(const char *pins, const int maps[2], const int progs[2],
+    struct err *e)
+{
+	char path[512];
+
+	if (mkdir(pins, 0700) < 0 && errno != EEXIST)
+		return errnof(e, "cannot create %s", pins);
+	for (int i = 0; i < 2; i++) {
+		if (pin_path(path, sizeof(path), pins, map_pins[i]) < 0 ||
+		    bpf_obj_pin(maps[i], path) < 0)
+			return errnof(e, "cannot pin %s", path);
+		if (pin_path(path, sizeof(path), pins, directions[i].pin) < 0 ||
+		    bpf_obj_pin(progs[i], path) < 0)
+			return errnof(e, "cannot pin %s", path);
+	}
+	return 0;
+}
+
+/* Remove the pins; a pin that is not there is already removed. */
+static void
+unpin_all(const char *pins)
+{
+	char path[512];
+
+	for (int i = 0; i < 2; i++) {
+		if (pin_path(path, sizeof(path), pins, map_pins[i]) == 0)
+			unlink(path);
+		if (pin_path(path, sizeof(path), pins, directions[i].pin) == 0)
+			unlink(path);
+	}
+	rmdir(pins);
+}
+
+int
+limiter_unpin_all(const char *root, int *count, struct err *e)
+{
+	struct dirent *d;
+	DIR *dir = opendir(root);
+	char pins[512];
+
+	if (dir == NULL)
+		return errno == ENOENT ? 0 : errnof(e, "cannot read %s", root);
+	while ((d = readdir(dir)) != NULL) {
+		if (d->d_name[0] == '.' ||
+		    snprintf(pins, sizeof(pins), "%s/%s", root, d->d_name) >=
+		    (int)sizeof(pins))
+			continue;
+		unpin_all(pins);
+		(*count)++;
+	}
+	closedir(dir);
+	if (rmdir(root) < 0 && errno != ENOENT)
+		return errnof(e, "cannot remove %s", root);
+	return 0;
+}
+
+static int
+attach_both(int cgroup_fd, const int progs[2], struct err *e)
+{
+	for (int d = 0; d < 2; d++) {
+		if (bpf_prog_attach(progs[d], cgroup_fd, directions[d].type,
+		    BPF_F_ALLOW_MULTI) == 0)
+			continue;
+		errnof(e, "cannot attach %s to the cgroup%s",
+		    directions[d].prog_name, errno == E2BIG ?
+		    " (it already has 64 programs on this hook)" : "");
+		if (d == 1)
+			bpf_prog_detach(progs[0], cgroup_fd, directions[0].type);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_fds(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+int
+limiter_attach(int cgroup_fd, const char *pins, const struct limits *l,
+    struct err *e)
+{
+	int maps[2] = { -1, -1 }, progs[2] = { -1, -1 }, ret = -1;
+	struct obj o;
+
+	if (obj_open(&o, ct_bpf_obj, ct_bpf_obj_end - ct_bpf_obj, e) < 0 ||
+	    create_maps(maps, e) < 0)
+		return -1;
+	if (write_conf(maps[0], l, e) < 0)
+		goto out;
+	for (int d = 0; d < 2; d++)
+		if ((progs[d] = load_prog(&o, &directions[d], maps, e)) < 0)
+			goto out;
+	/* Pinned before attached: an attachment is never without its pin. */
+	if (pin_all(pins, maps, progs, e) < 0) {
+		unpin_all(pins);
+		goto out;
+	}
+	if (attach_both(cgroup_fd, progs, e) < 0) {
+		unpin_all(pins);
+		goto out;
+	}
+	ret = 0;
+out:
+	close_fds(maps, 2);
+	close_fds(progs, 2);
+	return ret;
+}
+
+int
+limiter_update(const char *pins, const struct limits *l, struct err *e)
+{
+	int fd = get_pinned(pins, "conf"), ret;
+
+	if (fd < 0)
+		return errnof(e, "cannot open the pinned map %s/conf", pins);
+	ret = write_conf(fd, l, e);
+	close(fd);
+	return ret;
+}
+
+int
+limiter_detach(int cgroup_fd, const char *pins, struct err *e)
+{
+	int failed = 0;
+
+	for (int d = 0; d < 2; d++) {
+		int fd = get_pinned(pins, directions[d].pin);
+
+		if (fd < 0)
+			continue;	/* never pinned, or already removed */
+		if (cgroup_fd >= 0 && bpf_prog_detach(fd, cgroup_fd,
+		    directions[d].type) < 0 && errno != ENOENT) {
+			errnof(e, "cannot detach %s", directions[d].prog_name);
+			failed = 1;
+		}
+		close(fd);
+	}
+	if (failed)
+		return -1;
+	unpin_all(pins);
+	return 0;
+}
+
+int
+limiter_stats(const char *pins, struct dir_stats st[2], struct err *e)
+{
+	int fd = get_pinned(pins, "bucket");
+
+	if (fd < 0)
+		return errnof(e, "cannot open the pinned map %s/bucket", pins);
+	for (__u32 d = 0; d < 2; d++) {
+		struct ct_bucket b;
+
+		if (bpf_map_lookup(fd, &d, &b, BPF_F_LOCK) < 0) {
+			close(fd);
+			return errnof(e, "cannot read %s/bucket", pins);
+		}
+		st[d].passed_bytes = b.passed_bytes;
+		st[d].passed_packets = b.passed_packets;
+		st[d].dropped_bytes = b.dropped_bytes;
+		st[d].dropped_packets = b.dropped_packets;
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+prog_id(int fd, uint32_t *id)
+{
+	struct bpf_prog_info info;
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_prog_info(fd, &info) < 0)
+		return -1;
+	*id = info.id;
+	return 0;
+}
+
+static int
+is_attached(int cgroup_fd, enum bpf_attach_type type, uint32_t id,
+    struct err *e)
+{
+	uint32_t ids[MAX_QUERY], n = MAX_QUERY;
+
+	if (bpf_prog_query(cgroup_fd, type, ids, &n) < 0)
+		return errnof(e, "cannot query the cgroup's programs");
+	for (uint32_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+int
+limiter_state(int cgroup_fd, const char *pins, struct attach_state *s,
+    struct err *e)
+{
+	memset(s, 0, sizeof(*s));
+	for (int d = 0; d < 2; d++) {
+		int fd = get_pinned(pins, directions[d].pin), r = 0;
+		uint32_t id;
+
+		if (fd < 0)
+			continue;
+		s->pinned[d] = 1;
+		if (prog_id(fd, &id) < 0)
+			r = errnof(e, "cannot read program info");
+		else if (cgroup_fd >= 0)
+			r = is_attached(cgroup_fd, directions[d].type, id, e);
+		close(fd);
+		if (r < 0)
+			return -1;
+		s->attached[d] = r;
+	}
+	return 0;
+}
+
+static int
+map_named(uint32_t id, const char *name)
+{
+	struct bpf_map_info info;
+	int fd = bpf_map_fd_by_id(id), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = bpf_map_info(fd, &info) == 0 && strcmp(info.name, name) == 0;
+	close(fd);
+	return ok;
+}
+
+/*
+ * Whether prog_fd is a program ct loaded: its type, its name and the names of
+ * its two maps must all be ct's.  Anything less and it is left alone.
+ */
+static int
+is_ours(int prog_fd, const struct direction *d)
+{
+	struct bpf_prog_info info;
+	uint32_t map_ids[4];
+
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 4;
+	info.map_ids = (uint64_t)(uintptr_t)map_ids;
+	if (bpf_prog_info(prog_fd, &info) < 0)
+		return 0;
+	return info.type == BPF_PROG_TYPE_CGROUP_SKB &&
+	    strcmp(info.name, d->prog_name) == 0 && info.nr_map_ids == 2 &&
+	    map_named(map_ids[0], "ct_conf") + map_named(map_ids[1], "ct_conf")
+	    == 1 &&
+	    map_named(map_ids[0], "ct_bucket") +
+	    map_named(map_ids[1], "ct_bucket") == 1;
+}
+
+int
+limiter_sweep(int cgroup_fd, int *count, struct err *e)
+{
+	for (int d = 0; d < 2; d++) {
+		uint32_t ids[MAX_QUERY], n = MAX_QUERY;
+
+		if (bpf_prog_query(cgroup_fd, directions[d].type, ids, &n) < 0)
+			return errnof(e, "cannot query the cgroup's programs");
+		for (uint32_t i = 0; i < n; i++) {
+			int fd = bpf_prog_fd_by_id(ids[i]), failed = 0;
+
+			if (fd < 0)
+				continue;	/* gone meanwhile */
+			if (is_ours(fd, &directions[d])) {
+				if (bpf_prog_detach(fd, cgroup_fd,
+				    directions[d].type) == 0)
+					(*count)++;
+				else if (errno != ENOENT)
+					failed = errnof(e, "cannot detach "
+					    "orphan %s (id %u)",
+					    directions[d].prog_name, ids[i]);
+			}
+			close(fd);
+			if (failed)
+				return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,19 @@
+/* A cgroup's limit as the user asked for it. */
+#ifndef CT_LIMITS_H
+#define CT_LIMITS_H
+
+#include <stdint.h>
+
+#include "bucket.h"	/* CT_DOWN, CT_UP */
+
+/* One direction; rate_bits == 0 means not limited. */
+struct dir_limit {
+	uint64_t rate_bits;
+	uint64_t burst_bytes;
+};
+
+struct limits {
+	struct dir_limit dir[2];	/* CT_DOWN, CT_UP */
+};
+
+#endif

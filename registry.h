@@ -1,0 +1,73 @@
+/*
+ * The registry: everything needed to undo what ct did, kept in /run/ct
+ * because ct exits and the kernel's objects do not.  It is written when an
+ * attachment is made, so that removing it never depends on the process still
+ * being there.  This module knows the file and its format; it makes no
+ * bpf or cgroup calls.
+ */
+#ifndef CT_REGISTRY_H
+#define CT_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "limits.h"
+
+#define REGISTRY_DIR "/run/ct"
+
+/* A limited process: pid and start time together name it for good. */
+struct reg_pid {
+	pid_t pid;
+	uint64_t start;
+};
+
+struct reg_cgroup {
+	uint64_t id;
+	char *path;		/* relative to the cgroup2 mount */
+	char *pins;		/* directory of the pinned programs and maps */
+	char *origin;		/* for --isolate: where the process came from */
+	struct limits lim;
+	struct reg_pid *pids;
+	size_t npids;
+};
+
+struct registry {
+	struct reg_cgroup *cg;
+	size_t ncg;
+};
+
+/* The open, locked registry directory. */
+struct regfile {
+	int dir_fd;
+	int lock_fd;
+};
+
+/*
+ * Lock the registry; every change happens under this lock.  With create the
+ * directory is made if missing; without it a missing directory gives 0 and
+ * rf->dir_fd == -1: there is nothing ct has done.
+ */
+int registry_lock(struct regfile *rf, int create, struct err *e);
+void registry_unlock(struct regfile *rf);
+int registry_load(struct regfile *rf, struct registry *r, struct err *e);
+int registry_save(struct regfile *rf, const struct registry *r,
+    struct err *e);
+/* Remove the registry, its lock and its directory, still holding the lock. */
+int registry_destroy(struct regfile *rf, struct err *e);
+
+int registry_parse(const char *text, size_t len, struct registry *r,
+    struct err *e);
+/* The file's text, malloc'd; NULL when out of memory. */
+char *registry_format(const struct registry *r);
+
+struct reg_cgroup *registry_find(struct registry *r, uint64_t id);
+struct reg_cgroup *registry_add(struct registry *r, uint64_t id,
+    const char *path, const char *pins, const char *origin);
+void registry_drop(struct registry *r, struct reg_cgroup *c);
+int registry_add_pid(struct reg_cgroup *c, pid_t pid, uint64_t start);
+void registry_drop_pid(struct reg_cgroup *c, size_t i);
+void registry_free(struct registry *r);
+
+#endif
