@@ -9,7 +9,7 @@ CFLAGS   = -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror $(KHDRS)
 LDFLAGS  = -static
 BPFFLAGS = -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -I/usr/include/$(MULTIARCH)
 
-SRCS = ct.c bpf.c btf.c cgroup.c err.c limiter.c mounts.c obj.c proc.c rate.c registry.c
+SRCS = ct.c bpf.c btf.c cgroup.c crash.c err.c limiter.c mounts.c obj.c proc.c rate.c registry.c
 OBJS = $(SRCS:.c=.o) obj_blob.o
 
 all: ct
@@ -45,3 +45,59 @@ clean:
 	rm -f ct *.o tests/rate_test
 
 .PHONY: all deps test demo clean
+
+# ---- fuzzing and sanitizers: clang or gcc with glibc, not musl ----
+
+HOSTCC_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
+SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all
+# -iquote, not -I: the harnesses live in fuzz/, and -I. would let ./limits.h
+# hide the system's <limits.h>.
+FUZZFLAGS    = $(HOSTCC_FLAGS) -iquote . $(SANITIZE) -fsanitize=fuzzer
+FUZZ_SECONDS ?= 60
+FUZZERS      = rate size registry obj
+FUZZ_BINS    = $(FUZZERS:%=fuzz/out/bin/fuzz_%)
+SAN_ENV      = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+	       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# The real object is the best seed the ELF reader can have.
+FUZZ_RUN     = mkdir -p fuzz/out/corpus/obj && \
+	       cp bpf_prog.o fuzz/out/corpus/obj/ && fuzz/run.sh
+
+fuzz/out/bin/fuzz_rate fuzz/out/bin/fuzz_size: rate.c
+fuzz/out/bin/fuzz_registry: registry.c err.c
+fuzz/out/bin/fuzz_obj: obj.c err.c
+fuzz/out/bin/fuzz_%: fuzz/fuzz_%.c *.h
+	@mkdir -p fuzz/out/bin
+	$(CLANG) $(FUZZFLAGS) -o $@ $(filter %.c,$^)
+
+fuzz: $(FUZZ_BINS) bpf_prog.o
+	@$(FUZZ_RUN) $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-smoke: $(FUZZ_BINS) bpf_prog.o
+	@$(FUZZ_RUN) 10 $(FUZZERS)
+
+# Both link the embedded object through obj_blob.S, as ct does.
+ct-asan: $(SRCS) obj_blob.S bpf_prog.o *.h
+	$(CLANG) $(HOSTCC_FLAGS) $(SANITIZE) -DCT_CRASH_POINTS -o $@ \
+	    $(SRCS) obj_blob.S
+
+# valgrind's leak checker wants glibc's malloc, not a static musl binary.
+ct-vg: $(SRCS) obj_blob.S bpf_prog.o *.h
+	gcc $(HOSTCC_FLAGS) -o $@ $(SRCS) obj_blob.S
+
+valgrind: ct-vg
+	fuzz/valgrind.sh $(CURDIR)/ct-vg
+
+# The whole suite under ASan and UBSan, then valgrind; either failing fails.
+check: ct-asan ct-vg tests/rate_test
+	@st=0; \
+	$(SAN_ENV) CT=$(CURDIR)/ct-asan bats --tap tests/ || st=1; \
+	fuzz/valgrind.sh $(CURDIR)/ct-vg || st=1; \
+	exit $$st
+
+# The corpora in fuzz/out/corpus are kept: they took time to grow.
+clean-san:
+	rm -rf ct-asan ct-vg fuzz/out/bin fuzz/out/*.log
+
+clean: clean-san
+
+.PHONY: fuzz fuzz-smoke valgrind check clean-san

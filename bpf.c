@@ -205,6 +205,26 @@ bpf_obj_pin(int fd, const char *path)
 }
 
 int
+bpf_prog_test_run(int prog_fd, const void *pkt, uint32_t len, void *skb_ctx,
+    uint32_t ctx_len, uint32_t repeat, uint32_t *retval, uint32_t *ns)
+{
+	union bpf_attr a;
+	int ret;
+
+	memset(&a, 0, sizeof(a));
+	a.test.prog_fd = prog_fd;
+	a.test.data_in = ptr(pkt);
+	a.test.data_size_in = len;
+	a.test.ctx_in = ptr(skb_ctx);
+	a.test.ctx_size_in = ctx_len;
+	a.test.repeat = repeat;
+	ret = sys_bpf(BPF_PROG_TEST_RUN, &a);
+	*retval = a.test.retval;
+	*ns = a.test.duration;
+	return ret;
+}
+
+int
 bpf_obj_get(const char *path)
 {
 	union bpf_attr a;

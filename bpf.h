@@ -49,6 +49,11 @@ int bpf_map_fd_by_id(uint32_t id);
 int bpf_prog_info(int prog_fd, struct bpf_prog_info *info);
 int bpf_map_info(int map_fd, struct bpf_map_info *info);
 int bpf_obj_pin(int fd, const char *path);
+/* Run a program repeat times on one packet (Ethernet frame) with the
+ * given __sk_buff fields; *ns is the kernel's mean time for one run. */
+int bpf_prog_test_run(int prog_fd, const void *pkt, uint32_t len,
+    void *skb_ctx, uint32_t ctx_len, uint32_t repeat, uint32_t *retval,
+    uint32_t *ns);
 int bpf_obj_get(const char *path);
 
 #endif

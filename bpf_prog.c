@@ -19,8 +19,6 @@
 #define SEC(name) __attribute__((section(name), used))
 
 /* Helper calls are plain calls to the helper's number. */
-static void *(*bpf_map_lookup_elem)(void *map, const void *key) =
-    (void *)BPF_FUNC_map_lookup_elem;
 static __u64 (*bpf_ktime_get_ns)(void) = (void *)BPF_FUNC_ktime_get_ns;
 static long (*bpf_spin_lock)(struct bpf_spin_lock *lock) =
     (void *)BPF_FUNC_spin_lock;
@@ -29,12 +27,12 @@ static long (*bpf_spin_unlock)(struct bpf_spin_lock *lock) =
 static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
     __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
 
-/* Placeholders whose only purpose is the relocations ct patches. */
-struct ct_map_ref {
-	int unused;
-};
-struct ct_map_ref ct_conf SEC("maps");
-struct ct_map_ref ct_bucket SEC("maps");
+/*
+ * The maps' single entries.  ct points each reference at the entry of the map
+ * it made for this cgroup, and at a bucket map of each program's own.
+ */
+struct ct_conf ct_conf SEC("maps");
+struct ct_bucket ct_bucket SEC("maps");
 
 char ct_license[] SEC("license") = "Dual MIT/GPL";
 
@@ -94,7 +92,7 @@ ip_bytes(struct __sk_buff *skb)
 
 /* Refill the bucket for the time since the last packet and take len from it. */
 static __attribute__((always_inline)) int
-take(struct ct_bucket *b, const struct ct_conf *c, __u64 now, __u64 len)
+take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len)
 {
 	__u64 cost = len << CT_FP_SHIFT;
 	__u64 elapsed;
@@ -104,13 +102,13 @@ take(struct ct_bucket *b, const struct ct_conf *c, __u64 now, __u64 len)
 	if (elapsed > 0)
 		b->last_ns = now;
 	/* Past fill_ns the bucket is full; capping also keeps the product small. */
-	if (elapsed >= c->fill_ns)
-		b->tokens_fp = c->burst_fp;
+	if (elapsed >= r->fill_ns)
+		b->tokens_fp = r->burst_fp;
 	else
-		b->tokens_fp += elapsed * c->rate_fp;
+		b->tokens_fp += elapsed * r->rate_fp;
 	/* Also where user space has just made the bucket smaller. */
-	if (b->tokens_fp > c->burst_fp)
-		b->tokens_fp = c->burst_fp;
+	if (b->tokens_fp > r->burst_fp)
+		b->tokens_fp = r->burst_fp;
 	if (b->tokens_fp < cost)
 		return 0;
 	b->tokens_fp -= cost;
@@ -120,22 +118,18 @@ take(struct ct_bucket *b, const struct ct_conf *c, __u64 now, __u64 len)
 static __attribute__((always_inline)) int
 charge(struct __sk_buff *skb, __u32 dir)
 {
-	struct ct_conf *c, conf;
-	struct ct_bucket *b;
+	struct ct_bucket *b = &ct_bucket;
+	struct ct_rate r;
 	__u64 len, now;
 	int ok;
 
-	c = bpf_map_lookup_elem(&ct_conf, &dir);
-	b = bpf_map_lookup_elem(&ct_bucket, &dir);
-	if (c == 0 || b == 0)
-		return 1;
 	/* One copy, so that the packet sees one limit even while it changes. */
-	conf = *c;
+	r = ct_conf.dir[dir];
 	len = ip_bytes(skb);
-	now = bpf_ktime_get_ns();
+	now = r.rate_fp ? bpf_ktime_get_ns() : 0;
 
 	bpf_spin_lock(&b->lock);
-	ok = conf.rate_fp == 0 || take(b, &conf, now, len);
+	ok = r.rate_fp == 0 || take(b, &r, now, len);
 	if (ok) {
 		b->passed_bytes += len;
 		b->passed_packets++;

@@ -1,12 +1,14 @@
 /*
- * What bpf_prog.c and user space share: the limit and the token bucket of
- * each direction of one limited cgroup.  Each limited cgroup gets its own two
- * maps, each of two entries (index CT_DOWN and CT_UP), and its own two
- * programs, so a packet is charged once against every limited cgroup it
- * passes and never twice against the same one, however cgroups are nested.
+ * What bpf_prog.c and user space share: the limit and the token buckets of
+ * one limited cgroup.  Each limited cgroup gets its own programs and maps, so
+ * a packet is charged once against every limited cgroup it passes and never
+ * twice against the same one, however cgroups are nested.
  *
- * The limit lives apart from the bucket so that user space can change it
- * with one map update without overwriting the counters the program keeps.
+ * Every map has one entry, which the programs address directly, without a
+ * lookup call: the map "ct_conf" holds the limits of both directions, and
+ * each program has a map "ct_bucket" of its own.  The limit lives apart from
+ * the buckets so that user space can change it with one map update without
+ * overwriting the counters the programs keep.
  *
  * Amounts of data are bytes in 32.32 fixed point: the refill of a few
  * nanoseconds at a low rate is a fraction of a byte and must not be lost.
@@ -22,10 +24,14 @@
 #define CT_FP_SHIFT 32
 
 /* Written by user space only; rate_fp == 0 means no limit this way. */
-struct ct_conf {
+struct ct_rate {
 	__u64 rate_fp;		/* bytes per nanosecond */
 	__u64 burst_fp;		/* bucket depth */
 	__u64 fill_ns;		/* time to fill an empty bucket: burst / rate */
+};
+
+struct ct_conf {
+	struct ct_rate dir[2];	/* CT_DOWN, CT_UP */
 };
 
 /* Written by the program only, under the lock. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "crash.h"
 #include "err.h"
 #include "limiter.h"
 #include "proc.h"
@@ -207,6 +208,7 @@ undo_isolation(struct ctx *c, const struct reg_cgroup *rc, struct err *e)
 	}
 	if (cgroup_drain(abs, origin, e) < 0)
 		return -1;
+	crash_point("isolation-drained");
 	return cgroup_remove(abs, e);
 }
 
@@ -221,6 +223,7 @@ teardown(struct ctx *c, struct reg_cgroup *rc, struct err *e)
 		close(fd);
 	if (r < 0)
 		return -1;
+	crash_point("teardown-detached");
 	if (rc->origin != NULL && undo_isolation(c, rc, e) < 0)
 		return -1;
 	registry_drop(&c->reg, rc);
@@ -310,89 +313,80 @@ find_pid(const struct reg_cgroup *rc, pid_t pid, uint64_t start)
 	return -1;
 }
 
-/* The entry of a process limited earlier, wherever its cgroup is. */
-static struct reg_cgroup *
-entry_of_process(struct ctx *c, pid_t pid, uint64_t start)
-{
-	for (size_t i = 0; i < c->reg.ncg; i++)
-		if (find_pid(&c->reg.cg[i], pid, start) >= 0)
-			return &c->reg.cg[i];
-	return NULL;
-}
-
-/* Make ct's own cgroup under the process's and move the process into it. */
+/*
+ * The cgroup of ct's own that --isolate puts pid in: the one it is in already,
+ * after an earlier --isolate (or one that was cut short), else a new one
+ * below its current cgroup.  rel is the current cgroup on entry and the
+ * chosen one on return; *move says whether pid still has to go there.
+ */
 static int
-isolate(struct ctx *c, pid_t pid, const char *origin, char *rel, size_t len,
-    struct err *e)
+isolation_cgroup(struct ctx *c, pid_t pid, char *rel, size_t len,
+    char *origin, int *move, struct err *e)
 {
-	char abs[4096];
-	int n;
+	char abs[4096], name[32];
+	const char *base = strrchr(rel, '/') + 1;
 
-	n = snprintf(rel, len, "%s/ct-%d", strcmp(origin, "/") == 0 ? "" :
-	    origin, (int)pid);
-	if (n < 0 || (size_t)n >= len ||
-	    abs_path(c, rel, abs, sizeof(abs), e) < 0)
-		return errf(e, "cgroup path too long");
-	if (cgroup_make(abs, e) < 0)
+	snprintf(name, sizeof(name), "ct-%d", (int)pid);
+	if (abs_path(c, rel, abs, sizeof(abs), e) < 0)
 		return -1;
-	if (cgroup_move(abs, pid, e) < 0) {
-		cgroup_remove(abs, &(struct err){ "" });
-		return -1;
+	if (strcmp(base, name) == 0 && cgroup_is_ours(abs)) {
+		snprintf(origin, len, "%.*s", (int)(base - 1 - rel), rel);
+		if (origin[0] == '\0')
+			snprintf(origin, len, "/");
+		*move = 0;
+		return 0;
 	}
-	note(&c->notes, "moved process %d into cgroup %s; sockets it opened "
-	    "before stay in %s and are not limited", (int)pid, rel, origin);
+	snprintf(origin, len, "%s", rel);
+	if (snprintf(rel, len, "%s/%s", strcmp(origin, "/") == 0 ? "" : origin,
+	    name) >= (int)len || abs_path(c, rel, abs, sizeof(abs), e) < 0)
+		return errf(e, "cgroup path too long");
+	if (cgroup_make(abs, e) < 0 && !(errno == EEXIST && cgroup_is_ours(abs)))
+		return -1;
+	crash_point("isolate-made");
+	*move = 1;
 	return 0;
 }
 
-static int
-attach_new(struct ctx *c, const char *rel, const char *abs, uint64_t id,
-    const char *origin, const struct limit_args *a, struct err *e)
+/* A new entry, written down before the kernel holds anything for it. */
+static struct reg_cgroup *
+register_new(struct ctx *c, const char *rel, uint64_t id, const char *origin,
+    const struct limit_args *a, struct err *e)
 {
 	char root[256], pins[512];
 	struct reg_cgroup *rc;
-	int fd, r;
 
 	if (limiter_pin_root(root, sizeof(root), 1, e) < 0)
-		return -1;
+		return NULL;
 	snprintf(pins, sizeof(pins), "%s/%" PRIu64, root, id);
 	rc = registry_add(&c->reg, id, rel, pins, origin);
 	if (rc == NULL)
-		return errf(e, "out of memory");
+		return errf(e, "out of memory"), NULL;
 	apply_args(&rc->lim, a);
 	c->dirty = 1;
-	/* Written down before the kernel holds anything, so it is never lost. */
-	if (save_ctx(c, e) < 0)
-		return -1;
-	fd = cgroup_open(abs);
-	if (fd < 0)
-		return errnof(e, "cannot open cgroup %s", rel);
-	r = limiter_attach(fd, pins, &rc->lim, e);
-	close(fd);
-	if (r < 0) {
+	if (save_ctx(c, e) < 0) {
 		registry_drop(&c->reg, rc);
-		c->dirty = 1;
+		return NULL;
 	}
-	return r;
+	return rc;
 }
 
-/* Change an existing entry's limit, or attach it again if it was lost. */
+/* Set an entry's limit in the kernel: in place where its programs are
+ * attached, else by attaching them (again). */
 static int
-update_entry(struct ctx *c, struct reg_cgroup *rc, const struct limit_args *a,
-    struct err *e)
+enforce(struct ctx *c, struct reg_cgroup *rc, struct err *e)
 {
 	struct attach_state st;
 	int fd = open_entry_cgroup(c, rc), r;
 
 	if (fd < 0)
 		return errnof(e, "cannot open cgroup %s", rc->path);
-	apply_args(&rc->lim, a);
-	c->dirty = 1;
 	r = limiter_state(fd, rc->pins, &st, e);
 	if (r == 0 && st.attached[CT_DOWN] && st.attached[CT_UP]) {
 		r = limiter_update(rc->pins, &rc->lim, e);
 	} else if (r == 0) {
-		note(&c->notes, "the programs of cgroup %s were not attached; "
-		    "attaching them again", rc->path);
+		if (st.pinned[CT_DOWN] || st.pinned[CT_UP])
+			note(&c->notes, "the programs of cgroup %s were not "
+			    "attached; attaching them again", rc->path);
 		r = limiter_detach(fd, rc->pins, e);
 		if (r == 0)
 			r = limiter_attach(fd, rc->pins, &rc->lim, e);
@@ -412,22 +406,59 @@ note_sharing(struct ctx *c, const char *abs, const char *rel)
 		    "cgroup %s", n, rel);
 }
 
+/* The process was limited in another cgroup before: that entry no longer
+ * stands for it. */
+static int
+forget_elsewhere(struct ctx *c, pid_t pid, uint64_t start, uint64_t keep,
+    struct err *e)
+{
+	for (size_t i = 0; i < c->reg.ncg; i++) {
+		struct reg_cgroup *rc = &c->reg.cg[i];
+		int p = find_pid(rc, pid, start);
+
+		if (p < 0 || rc->id == keep)
+			continue;
+		registry_drop_pid(rc, p);
+		c->dirty = 1;
+		if (rc->npids == 0)
+			return teardown(c, rc, e);
+	}
+	return 0;
+}
+
+/* Undo a new entry whose limit could not be set. */
+static void
+roll_back(struct ctx *c, struct reg_cgroup *rc, const char *abs, int isolated)
+{
+	struct err ignored;
+
+	if (isolated) {
+		char origin[4096];
+
+		if (abs_path(c, rc->origin, origin, sizeof(origin), &ignored) == 0)
+			cgroup_drain(abs, origin, &ignored);
+		cgroup_remove(abs, &ignored);
+	}
+	registry_drop(&c->reg, rc);
+	c->dirty = 1;
+}
+
 static int
 do_limit(struct ctx *c, const struct limit_args *a, struct err *e)
 {
 	char rel[4096], origin[4096], abs[4096];
-	struct reg_cgroup *rc, *prev;
+	struct reg_cgroup *rc;
 	uint64_t start, id;
+	int move = 0, fresh = 0;
 
 	if (proc_start_time(a->pid, &start) < 0)
 		return errno == ENOENT ? errf(e, "no process %d", (int)a->pid) :
 		    errnof(e, "cannot read process %d", (int)a->pid);
 	if (cgroup_of_pid(a->pid, rel, sizeof(rel), e) < 0)
 		return -1;
-	prev = entry_of_process(c, a->pid, start);
-	if (a->isolate && !(prev && prev->origin && strcmp(prev->path, rel) == 0)) {
-		snprintf(origin, sizeof(origin), "%s", rel);
-		if (isolate(c, a->pid, origin, rel, sizeof(rel), e) < 0)
+	if (a->isolate) {
+		if (isolation_cgroup(c, a->pid, rel, sizeof(rel), origin, &move,
+		    e) < 0)
 			return -1;
 	} else if (strcmp(rel, "/") == 0) {
 		return errf(e, "process %d is in the root cgroup; limiting it "
@@ -440,17 +471,27 @@ do_limit(struct ctx *c, const struct limit_args *a, struct err *e)
 		return errnof(e, "cannot identify cgroup %s", rel);
 	rc = registry_find(&c->reg, id);
 	if (rc == NULL) {
-		int isolated = a->isolate && !(prev && prev->id == id);
-
-		if (attach_new(c, rel, abs, id, isolated ? origin : NULL, a,
-		    e) < 0) {
-			if (isolated)
-				cgroup_drain(abs, c->cgroot, e),
-				cgroup_remove(abs, e);
+		rc = register_new(c, rel, id, a->isolate ? origin : NULL, a, e);
+		if (rc == NULL)
 			return -1;
-		}
-		rc = registry_find(&c->reg, id);
-	} else if (update_entry(c, rc, a, e) < 0) {
+		fresh = 1;
+	} else {
+		apply_args(&rc->lim, a);
+		c->dirty = 1;
+	}
+	crash_point("limit-registered");
+	if (move && cgroup_move(abs, a->pid, e) < 0) {
+		if (fresh)
+			roll_back(c, rc, abs, 1);
+		return -1;
+	}
+	if (move)
+		note(&c->notes, "moved process %d into cgroup %s; sockets it "
+		    "opened before stay in %s and are not limited", (int)a->pid,
+		    rel, origin);
+	if (enforce(c, rc, e) < 0) {
+		if (fresh)
+			roll_back(c, rc, abs, move);
 		return -1;
 	}
 	if (find_pid(rc, a->pid, start) < 0) {
@@ -459,28 +500,7 @@ do_limit(struct ctx *c, const struct limit_args *a, struct err *e)
 		c->dirty = 1;
 	}
 	note_sharing(c, abs, rel);
-	return 0;
-}
-
-/* The process moved to another cgroup since it was limited: the old
- * entry no longer stands for it. */
-static int
-forget_elsewhere(struct ctx *c, pid_t pid, uint64_t start, struct err *e)
-{
-	for (size_t i = 0; i < c->reg.ncg; i++) {
-		struct reg_cgroup *rc = &c->reg.cg[i];
-		int p = find_pid(rc, pid, start);
-		char rel[4096];
-
-		if (p < 0 || cgroup_of_pid(pid, rel, sizeof(rel), e) < 0 ||
-		    strcmp(rel, rc->path) == 0)
-			continue;
-		registry_drop_pid(rc, p);
-		c->dirty = 1;
-		if (rc->npids == 0)
-			return teardown(c, rc, e);
-	}
-	return 0;
+	return forget_elsewhere(c, a->pid, start, id, e);
 }
 
 static int
@@ -488,7 +508,6 @@ cmd_limit(int argc, char **argv, struct err *e)
 {
 	struct limit_args a;
 	struct ctx c;
-	uint64_t start;
 	int r;
 
 	if (parse_limit(argc, argv, &a, e) < 0)
@@ -497,11 +516,7 @@ cmd_limit(int argc, char **argv, struct err *e)
 		close_ctx(&c);
 		return EXIT_FAIL;
 	}
-	r = 0;
-	if (!a.isolate && proc_start_time(a.pid, &start) == 0)
-		r = forget_elsewhere(&c, a.pid, start, e);
-	if (r == 0)
-		r = do_limit(&c, &a, e);
+	r = do_limit(&c, &a, e);
 	if (save_ctx(&c, r < 0 ? &(struct err){ "" } : e) < 0)
 		r = -1;
 	close_ctx(&c);
@@ -649,10 +664,12 @@ cmd_cleanup(int argc, char **argv, struct err *e)
 			registry_drop(&c.reg, &c.reg.cg[0]);
 		}
 	}
+	crash_point("cleanup-entries");
 	if (cgroup_walk(c.cgroot, sweep_cgroup, &s, e) < 0) {
 		note(&c.notes, "error: %s", e->msg);
 		s.failed = 1;
 	}
+	crash_point("cleanup-swept");
 	if (limiter_pin_root(root, sizeof(root), 0, e) < 0 ||
 	    (root[0] && limiter_unpin_all(root, &pins, e) < 0)) {
 		note(&c.notes, "error: %s", e->msg);

@@ -12,6 +12,7 @@
 
 #include "bpf.h"
 #include "btf.h"
+#include "crash.h"
 #include "limiter.h"
 #include "mounts.h"
 #include "obj.h"
@@ -21,22 +22,34 @@
 #define BURST_CEILING (1ULL << 30)
 #define MAX_QUERY 64			/* the kernel's limit per cgroup and hook */
 
-/* The kernel objects of one direction, and how ct names them. */
+/*
+ * The kernel objects of one limited cgroup: the map of limits, and for each
+ * direction a program and the map of its bucket.  Each is pinned under its
+ * own name in the cgroup's pin directory.
+ */
 struct direction {
 	const char *prog_name;		/* as bpftool shows it */
 	const char *section;		/* in bpf_prog.c */
-	const char *pin;		/* in the pin directory */
+	const char *pin;		/* the program's pin */
+	const char *bucket_pin;		/* its bucket's pin */
 	enum bpf_attach_type type;
 };
 
 static const struct direction directions[2] = {
 	[CT_DOWN] = { "ct_ingress", "cgroup_skb/ingress", "ingress",
-	    BPF_CGROUP_INET_INGRESS },
-	[CT_UP] = { "ct_egress", "cgroup_skb/egress", "egress",
+	    "bucket_down", BPF_CGROUP_INET_INGRESS },
+	[CT_UP] = { "ct_egress", "cgroup_skb/egress", "egress", "bucket_up",
 	    BPF_CGROUP_INET_EGRESS },
 };
 
-static const char *const map_pins[] = { "conf", "bucket" };
+#define CONF_PIN "conf"
+
+/* File descriptors of the objects, while ct makes them. */
+struct objects {
+	int conf;
+	int bucket[2];
+	int prog[2];
+};
 
 uint64_t
 limiter_default_burst(uint64_t rate_bits)
@@ -52,11 +65,11 @@ limiter_default_burst(uint64_t rate_bits)
 
 /* bytes per second in bits -> bytes per nanosecond in 32.32 fixed point,
  * split so that rate_bits * 2^29 cannot overflow. */
-static struct ct_conf
-conf_of(const struct dir_limit *d)
+static struct ct_rate
+rate_of(const struct dir_limit *d)
 {
 	const uint64_t ns = 1000000000ULL;
-	struct ct_conf c = { 0, 0, 0 };
+	struct ct_rate c = { 0, 0, 0 };
 
 	if (d->rate_bits == 0)
 		return c;
@@ -139,15 +152,15 @@ get_pinned(const char *pins, const char *name)
 }
 
 static int
-create_maps(int fds[2], struct err *e)
+create_maps(struct objects *o, struct err *e)
 {
 	struct bpf_map_spec conf = {
 		BPF_MAP_TYPE_ARRAY, "ct_conf", sizeof(__u32),
-		sizeof(struct ct_conf), 2, 0, 0, 0
+		sizeof(struct ct_conf), 1, 0, 0, 0
 	};
 	struct bpf_map_spec bucket = {
 		BPF_MAP_TYPE_ARRAY, "ct_bucket", sizeof(__u32),
-		sizeof(struct ct_bucket), 2, -1, BTF_BUCKET_KEY_ID,
+		sizeof(struct ct_bucket), 1, -1, BTF_BUCKET_KEY_ID,
 		BTF_BUCKET_VALUE_ID
 	};
 	struct btf_blob btf;
@@ -157,36 +170,34 @@ create_maps(int fds[2], struct err *e)
 	if (bucket.btf_fd < 0)
 		return errnof(e, "cannot load the BTF of the bucket map "
 		    "(does this kernel have BTF and bpf_spin_lock?)");
-	fds[0] = bpf_map_create(&conf);
-	fds[1] = fds[0] < 0 ? -1 : bpf_map_create(&bucket);
+	o->conf = bpf_map_create(&conf);
+	for (int d = 0; d < 2; d++)
+		o->bucket[d] = o->conf < 0 ? -1 : bpf_map_create(&bucket);
 	close(bucket.btf_fd);
-	if (fds[1] < 0) {
-		errnof(e, "cannot create BPF maps");
-		if (fds[0] >= 0)
-			close(fds[0]);
-		return -1;
-	}
+	if (o->bucket[CT_DOWN] < 0 || o->bucket[CT_UP] < 0)
+		return errnof(e, "cannot create BPF maps");
 	return 0;
 }
 
 static int
 write_conf(int conf_fd, const struct limits *l, struct err *e)
 {
-	for (__u32 d = 0; d < 2; d++) {
-		struct ct_conf c = conf_of(&l->dir[d]);
+	struct ct_conf c;
+	__u32 key = 0;
 
-		if (bpf_map_update(conf_fd, &d, &c, BPF_ANY) < 0)
-			return errnof(e, "cannot write the limit into its map");
-	}
+	for (int d = 0; d < 2; d++)
+		c.dir[d] = rate_of(&l->dir[d]);
+	if (bpf_map_update(conf_fd, &key, &c, BPF_ANY) < 0)
+		return errnof(e, "cannot write the limit into its map");
 	return 0;
 }
 
 static int
-load_prog(const struct obj *o, const struct direction *d, const int maps[2],
-    struct err *e)
+load_prog(const struct obj *o, const struct direction *d, int conf,
+    int bucket, struct err *e)
 {
-	const struct obj_map refs[] = { { "ct_conf", maps[0] },
-	    { "ct_bucket", maps[1] } };
+	const struct obj_map refs[] = { { "ct_conf", conf },
+	    { "ct_bucket", bucket } };
 	struct bpf_prog_spec spec;
 	struct obj_prog p;
 	char log[4096] = "";
@@ -222,36 +233,49 @@ load_prog(const struct obj *o, const struct direction *d, const int maps[2],
 }
 
 static int
-pin_all(const char *pins, const int maps[2], const int progs[2],
-    struct err *e)
+pin(int fd, const char *pins, const char *name, struct err *e)
 {
 	char path[512];
 
-	if (mkdir(pins, 0700) < 0 && errno != EEXIST)
-		return errnof(e, "cannot create %s", pins);
-	for (int i = 0; i < 2; i++) {
-		if (pin_path(path, sizeof(path), pins, map_pins[i]) < 0 ||
-		    bpf_obj_pin(maps[i], path) < 0)
-			return errnof(e, "cannot pin %s", path);
-		if (pin_path(path, sizeof(path), pins, directions[i].pin) < 0 ||
-		    bpf_obj_pin(progs[i], path) < 0)
-			return errnof(e, "cannot pin %s", path);
-	}
+	if (pin_path(path, sizeof(path), pins, name) < 0 ||
+	    bpf_obj_pin(fd, path) < 0)
+		return errnof(e, "cannot pin %s/%s", pins, name);
 	return 0;
 }
 
-/* Remove the pins; a pin that is not there is already removed. */
+static int
+pin_all(const char *pins, const struct objects *o, struct err *e)
+{
+	if (mkdir(pins, 0700) < 0 && errno != EEXIST)
+		return errnof(e, "cannot create %s", pins);
+	if (pin(o->conf, pins, CONF_PIN, e) < 0)
+		return -1;
+	for (int d = 0; d < 2; d++)
+		if (pin(o->bucket[d], pins, directions[d].bucket_pin, e) < 0 ||
+		    pin(o->prog[d], pins, directions[d].pin, e) < 0)
+			return -1;
+	return 0;
+}
+
 static void
-unpin_all(const char *pins)
+unpin(const char *pins, const char *name)
 {
 	char path[512];
 
-	for (int i = 0; i < 2; i++) {
-		if (pin_path(path, sizeof(path), pins, map_pins[i]) == 0)
-			unlink(path);
-		if (pin_path(path, sizeof(path), pins, directions[i].pin) == 0)
-			unlink(path);
+	if (pin_path(path, sizeof(path), pins, name) == 0)
+		unlink(path);
+}
+
+/* Remove the pins, programs first; a pin that is not there is removed. */
+static void
+unpin_all(const char *pins)
+{
+	for (int d = 0; d < 2; d++) {
+		unpin(pins, directions[d].pin);
+		crash_point("unpin-program");
+		unpin(pins, directions[d].bucket_pin);
 	}
+	unpin(pins, CONF_PIN);
 	rmdir(pins);
 }
 
@@ -283,8 +307,11 @@ attach_both(int cgroup_fd, const int progs[2], struct err *e)
 {
 	for (int d = 0; d < 2; d++) {
 		if (bpf_prog_attach(progs[d], cgroup_fd, directions[d].type,
-		    BPF_F_ALLOW_MULTI) == 0)
+		    BPF_F_ALLOW_MULTI) == 0) {
+			crash_point(d == CT_DOWN ? "attach-ingress" :
+			    "attach-egress");
 			continue;
+		}
 		errnof(e, "cannot attach %s to the cgroup%s",
 		    directions[d].prog_name, errno == E2BIG ?
 		    " (it already has 64 programs on this hook)" : "");
@@ -296,51 +323,59 @@ attach_both(int cgroup_fd, const int progs[2], struct err *e)
 }
 
 static void
-close_fds(int *fds, int n)
+close_objects(struct objects *o)
 {
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
+	int *fds[] = { &o->conf, &o->bucket[0], &o->bucket[1], &o->prog[0],
+	    &o->prog[1] };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]);
 }
 
 int
 limiter_attach(int cgroup_fd, const char *pins, const struct limits *l,
     struct err *e)
 {
-	int maps[2] = { -1, -1 }, progs[2] = { -1, -1 }, ret = -1;
-	struct obj o;
+	struct objects o = { -1, { -1, -1 }, { -1, -1 } };
+	struct obj elf;
+	int ret = -1;
 
-	if (obj_open(&o, ct_bpf_obj, ct_bpf_obj_end - ct_bpf_obj, e) < 0 ||
-	    create_maps(maps, e) < 0)
+	if (obj_open(&elf, ct_bpf_obj, ct_bpf_obj_end - ct_bpf_obj, e) < 0)
 		return -1;
-	if (write_conf(maps[0], l, e) < 0)
+	if (create_maps(&o, e) < 0 || write_conf(o.conf, l, e) < 0)
 		goto out;
-	for (int d = 0; d < 2; d++)
-		if ((progs[d] = load_prog(&o, &directions[d], maps, e)) < 0)
+	for (int d = 0; d < 2; d++) {
+		o.prog[d] = load_prog(&elf, &directions[d], o.conf, o.bucket[d],
+		    e);
+		if (o.prog[d] < 0)
 			goto out;
+	}
+	crash_point("attach-loaded");
 	/* Pinned before attached: an attachment is never without its pin. */
-	if (pin_all(pins, maps, progs, e) < 0) {
+	if (pin_all(pins, &o, e) < 0) {
 		unpin_all(pins);
 		goto out;
 	}
-	if (attach_both(cgroup_fd, progs, e) < 0) {
+	crash_point("attach-pinned");
+	if (attach_both(cgroup_fd, o.prog, e) < 0) {
 		unpin_all(pins);
 		goto out;
 	}
 	ret = 0;
 out:
-	close_fds(maps, 2);
-	close_fds(progs, 2);
+	close_objects(&o);
 	return ret;
 }
 
 int
 limiter_update(const char *pins, const struct limits *l, struct err *e)
 {
-	int fd = get_pinned(pins, "conf"), ret;
+	int fd = get_pinned(pins, CONF_PIN), ret;
 
 	if (fd < 0)
-		return errnof(e, "cannot open the pinned map %s/conf", pins);
+		return errnof(e, "cannot open the pinned map %s/%s", pins,
+		    CONF_PIN);
 	ret = write_conf(fd, l, e);
 	close(fd);
 	return ret;
@@ -362,33 +397,36 @@ limiter_detach(int cgroup_fd, const char *pins, struct err *e)
 			failed = 1;
 		}
 		close(fd);
+		crash_point(d == CT_DOWN ? "detach-ingress" : "detach-egress");
 	}
 	if (failed)
 		return -1;
 	unpin_all(pins);
+	crash_point("detach-unpinned");
 	return 0;
 }
 
 int
 limiter_stats(const char *pins, struct dir_stats st[2], struct err *e)
 {
-	int fd = get_pinned(pins, "bucket");
-
-	if (fd < 0)
-		return errnof(e, "cannot open the pinned map %s/bucket", pins);
-	for (__u32 d = 0; d < 2; d++) {
+	for (int d = 0; d < 2; d++) {
+		int fd = get_pinned(pins, directions[d].bucket_pin), r;
 		struct ct_bucket b;
+		__u32 key = 0;
 
-		if (bpf_map_lookup(fd, &d, &b, BPF_F_LOCK) < 0) {
-			close(fd);
-			return errnof(e, "cannot read %s/bucket", pins);
-		}
+		if (fd < 0)
+			return errnof(e, "cannot open the pinned map %s/%s",
+			    pins, directions[d].bucket_pin);
+		r = bpf_map_lookup(fd, &key, &b, BPF_F_LOCK);
+		close(fd);
+		if (r < 0)
+			return errnof(e, "cannot read %s/%s", pins,
+			    directions[d].bucket_pin);
 		st[d].passed_bytes = b.passed_bytes;
 		st[d].passed_packets = b.passed_packets;
 		st[d].dropped_bytes = b.dropped_bytes;
 		st[d].dropped_packets = b.dropped_packets;
 	}
-	close(fd);
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 
 #include "bucket.h"
 #include "err.h"
-#include "limits.h"
+#include "limit.h"
 
 struct dir_stats {
 	uint64_t passed_bytes;

@@ -86,7 +86,11 @@ find_section(const struct obj *o, const char *name)
 	return -1;
 }
 
-/* Point the ld_imm64 at byte offset off of the program to the map. */
+/*
+ * Point the ld_imm64 at byte offset off of the program into the map's value:
+ * the program then reaches the map's one entry without a lookup call.  The
+ * compiler left the offset into the variable in the first half's imm.
+ */
 static int
 relocate(struct obj_prog *p, uint64_t off, int map_fd, struct err *e)
 {
@@ -98,7 +102,8 @@ relocate(struct obj_prog *p, uint64_t off, int map_fd, struct err *e)
 	if (insn->code != (BPF_LD | BPF_IMM | BPF_DW))
 		return errf(e, "embedded BPF object: relocation of an "
 		    "instruction that does not load a map");
-	insn->src_reg = BPF_PSEUDO_MAP_FD;
+	insn->src_reg = BPF_PSEUDO_MAP_VALUE;
+	insn[1].imm = insn->imm;
 	insn->imm = map_fd;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crash.h"
 #include "registry.h"
 
 /*
@@ -232,6 +233,7 @@ registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 	free(text);
 	if (close(fd) < 0)
 		bad = 1;
+	crash_point("registry-written");
 	if (bad || renameat(rf->dir_fd, TEMP_NAME, rf->dir_fd, FILE_NAME) < 0) {
 		errnof(e, "cannot write %s/%s", REGISTRY_DIR, FILE_NAME);
 		unlinkat(rf->dir_fd, TEMP_NAME, 0);

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "err.h"
-#include "limits.h"
+#include "limit.h"
 
 #define REGISTRY_DIR "/run/ct"
 

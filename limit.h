@@ -1,6 +1,6 @@
 /* A cgroup's limit as the user asked for it. */
-#ifndef CT_LIMITS_H
-#define CT_LIMITS_H
+#ifndef CT_LIMIT_H
+#define CT_LIMIT_H
 
 #include <stdint.h>
 
