@@ -41,17 +41,24 @@ test: ct tests/rate_test
 demo: ct
 	scripts/demo.sh
 
-clean:
-	rm -f ct *.o tests/rate_test
+bench/progcost: bench/progcost.c bpf.c bpf.h
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/progcost.c bpf.c
 
-.PHONY: all deps test demo clean
+# Accuracy and cost against the targets; slow, so not part of make test.
+bench: ct bench/progcost
+	python3 bench/bench.py
+
+clean:
+	rm -f ct *.o tests/rate_test bench/progcost
+
+.PHONY: all deps test demo bench clean
 
 # ---- fuzzing and sanitizers: clang or gcc with glibc, not musl ----
 
 HOSTCC_FLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror
 SANITIZE     = -fsanitize=address,undefined -fno-sanitize-recover=all
-# -iquote, not -I: the harnesses live in fuzz/, and -I. would let ./limits.h
-# hide the system's <limits.h>.
+# -iquote, not -I: the harnesses in fuzz/ need ct's headers, and -I. would
+# also put them ahead of the system's for <...> includes.
 FUZZFLAGS    = $(HOSTCC_FLAGS) -iquote . $(SANITIZE) -fsanitize=fuzzer
 FUZZ_SECONDS ?= 60
 FUZZERS      = rate size registry obj

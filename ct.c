@@ -212,6 +212,24 @@ undo_isolation(struct ctx *c, const struct reg_cgroup *rc, struct err *e)
 	return cgroup_remove(abs, e);
 }
 
+/*
+ * Detach ct's programs on a cgroup that no registry entry or pin accounts
+ * for: left behind by a registry or a pin removed by hand.
+ */
+static int
+sweep_strays(struct ctx *c, int fd, const char *rel, struct err *e)
+{
+	int n = 0;
+
+	if (limiter_sweep(fd, &n, e) < 0)
+		return -1;
+	if (n > 0)
+		note(&c->notes, "warning: detached %d orphan program%s of ct's "
+		    "from cgroup %s (no registry entry or pin knew of %s)", n,
+		    n > 1 ? "s" : "", rel, n > 1 ? "them" : "it");
+	return 0;
+}
+
 /* Undo everything an entry stands for, then forget it. */
 static int
 teardown(struct ctx *c, struct reg_cgroup *rc, struct err *e)
@@ -219,6 +237,8 @@ teardown(struct ctx *c, struct reg_cgroup *rc, struct err *e)
 	int fd = open_entry_cgroup(c, rc), r;
 
 	r = limiter_detach(fd, rc->pins, e);
+	if (r == 0 && fd >= 0)
+		r = sweep_strays(c, fd, rc->path, e);
 	if (fd >= 0)
 		close(fd);
 	if (r < 0)
@@ -388,6 +408,8 @@ enforce(struct ctx *c, struct reg_cgroup *rc, struct err *e)
 			note(&c->notes, "the programs of cgroup %s were not "
 			    "attached; attaching them again", rc->path);
 		r = limiter_detach(fd, rc->pins, e);
+		if (r == 0)
+			r = sweep_strays(c, fd, rc->path, e);
 		if (r == 0)
 			r = limiter_attach(fd, rc->pins, &rc->lim, e);
 	}
@@ -607,20 +629,16 @@ sweep_cgroup(const char *abs, void *arg, struct err *e)
 {
 	struct sweep *s = arg;
 	const char *rel = abs + strlen(s->c->cgroot);
-	int fd = cgroup_open(abs), n = 0;
+	int fd = cgroup_open(abs);
 
 	if (fd < 0)
 		return 0;	/* removed meanwhile */
-	if (limiter_sweep(fd, &n, e) < 0) {
+	if (sweep_strays(s->c, fd, *rel ? rel : "/", e) < 0) {
 		note(&s->c->notes, "error: %s on cgroup %s", e->msg,
 		    *rel ? rel : "/");
 		s->failed = 1;
 	}
 	close(fd);
-	if (n > 0)
-		note(&s->c->notes, "warning: detached %d orphan program%s of "
-		    "ct's from cgroup %s (no registry entry knew of %s)", n,
-		    n > 1 ? "s" : "", *rel ? rel : "/", n > 1 ? "them" : "it");
 	if (*rel != '\0' && cgroup_is_ours(abs)) {
 		char parent[4096];
 
@@ -892,7 +910,7 @@ main(int argc, char **argv)
 	int status;
 
 	if (argc < 2) {
-		fputs(usage_text, stderr);
+		fprintf(stderr, "ct: missing command (try ct --help)\n");
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

@@ -139,6 +139,60 @@ pin_path(char *buf, size_t len, const char *pins, const char *name)
 	return snprintf(buf, len, "%s/%s", pins, name) < (int)len ? 0 : -1;
 }
 
+/* Whether map_fd is one of ct's maps of that name and value size. */
+static int
+map_is(int map_fd, const char *name, uint32_t value_size)
+{
+	struct bpf_map_info info;
+
+	return bpf_map_info(map_fd, &info) == 0 &&
+	    info.type == BPF_MAP_TYPE_ARRAY && info.max_entries == 1 &&
+	    info.value_size == value_size && strcmp(info.name, name) == 0;
+}
+
+static int
+map_id_is(uint32_t id, const char *name, uint32_t value_size)
+{
+	int fd = bpf_map_fd_by_id(id), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = map_is(fd, name, value_size);
+	close(fd);
+	return ok;
+}
+
+/*
+ * Whether prog_fd is a program ct loaded: its type, its name and both its
+ * maps must be ct's.  Anything less and it is left alone.
+ */
+static int
+is_ours(int prog_fd, const struct direction *d)
+{
+	struct bpf_prog_info info;
+	uint32_t map_ids[4];
+	int conf = 0, bucket = 0;
+
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 4;
+	info.map_ids = (uint64_t)(uintptr_t)map_ids;
+	if (bpf_prog_info(prog_fd, &info) < 0 ||
+	    info.type != BPF_PROG_TYPE_CGROUP_SKB ||
+	    strcmp(info.name, d->prog_name) != 0 || info.nr_map_ids != 2)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		conf += map_id_is(map_ids[i], "ct_conf", sizeof(struct ct_conf));
+		bucket += map_id_is(map_ids[i], "ct_bucket",
+		    sizeof(struct ct_bucket));
+	}
+	return conf == 1 && bucket == 1;
+}
+
+/*
+ * The object pinned as pins/name, if it is ct's: -1 with errno ENOENT when
+ * there is no such pin, EEXIST when something else was pinned in its place
+ * (which ct then neither uses nor removes).
+ */
 static int
 get_pinned(const char *pins, const char *name)
 {
@@ -149,6 +203,42 @@ get_pinned(const char *pins, const char *name)
 		return -1;
 	}
 	return bpf_obj_get(path);
+}
+
+static int
+pinned_prog(const char *pins, const struct direction *d)
+{
+	int fd = get_pinned(pins, d->pin);
+
+	if (fd >= 0 && !is_ours(fd, d)) {
+		close(fd);
+		errno = EEXIST;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+pinned_map(const char *pins, const char *pin, const char *name,
+    uint32_t value_size)
+{
+	int fd = get_pinned(pins, pin);
+
+	if (fd >= 0 && !map_is(fd, name, value_size)) {
+		close(fd);
+		errno = EEXIST;
+		return -1;
+	}
+	return fd;
+}
+
+static int
+pin_error(struct err *e, const char *pins, const char *name)
+{
+	if (errno == EEXIST)
+		return errf(e, "%s/%s is not ct's; refusing to use it", pins,
+		    name);
+	return errnof(e, "cannot open %s/%s", pins, name);
 }
 
 static int
@@ -258,10 +348,14 @@ pin_all(const char *pins, const struct objects *o, struct err *e)
 }
 
 static void
-unpin(const char *pins, const char *name)
+unpin(const char *pins, const char *name, int fd)
 {
 	char path[512];
 
+	/* Only ct's own objects: a pin someone put in their place stays. */
+	if (fd < 0)
+		return;
+	close(fd);
 	if (pin_path(path, sizeof(path), pins, name) == 0)
 		unlink(path);
 }
@@ -271,11 +365,15 @@ static void
 unpin_all(const char *pins)
 {
 	for (int d = 0; d < 2; d++) {
-		unpin(pins, directions[d].pin);
+		const struct direction *dir = &directions[d];
+
+		unpin(pins, dir->pin, pinned_prog(pins, dir));
 		crash_point("unpin-program");
-		unpin(pins, directions[d].bucket_pin);
+		unpin(pins, dir->bucket_pin, pinned_map(pins, dir->bucket_pin,
+		    "ct_bucket", sizeof(struct ct_bucket)));
 	}
-	unpin(pins, CONF_PIN);
+	unpin(pins, CONF_PIN, pinned_map(pins, CONF_PIN, "ct_conf",
+	    sizeof(struct ct_conf)));
 	rmdir(pins);
 }
 
@@ -371,11 +469,11 @@ out:
 int
 limiter_update(const char *pins, const struct limits *l, struct err *e)
 {
-	int fd = get_pinned(pins, CONF_PIN), ret;
+	int fd = pinned_map(pins, CONF_PIN, "ct_conf", sizeof(struct ct_conf));
+	int ret;
 
 	if (fd < 0)
-		return errnof(e, "cannot open the pinned map %s/%s", pins,
-		    CONF_PIN);
+		return pin_error(e, pins, CONF_PIN);
 	ret = write_conf(fd, l, e);
 	close(fd);
 	return ret;
@@ -387,8 +485,10 @@ limiter_detach(int cgroup_fd, const char *pins, struct err *e)
 	int failed = 0;
 
 	for (int d = 0; d < 2; d++) {
-		int fd = get_pinned(pins, directions[d].pin);
+		int fd = pinned_prog(pins, &directions[d]);
 
+		if (fd < 0 && errno == EEXIST)
+			return pin_error(e, pins, directions[d].pin);
 		if (fd < 0)
 			continue;	/* never pinned, or already removed */
 		if (cgroup_fd >= 0 && bpf_prog_detach(fd, cgroup_fd,
@@ -410,13 +510,13 @@ int
 limiter_stats(const char *pins, struct dir_stats st[2], struct err *e)
 {
 	for (int d = 0; d < 2; d++) {
-		int fd = get_pinned(pins, directions[d].bucket_pin), r;
+		int fd = pinned_map(pins, directions[d].bucket_pin,
+		    "ct_bucket", sizeof(struct ct_bucket)), r;
 		struct ct_bucket b;
 		__u32 key = 0;
 
 		if (fd < 0)
-			return errnof(e, "cannot open the pinned map %s/%s",
-			    pins, directions[d].bucket_pin);
+			return pin_error(e, pins, directions[d].bucket_pin);
 		r = bpf_map_lookup(fd, &key, &b, BPF_F_LOCK);
 		close(fd);
 		if (r < 0)
@@ -462,9 +562,11 @@ limiter_state(int cgroup_fd, const char *pins, struct attach_state *s,
 {
 	memset(s, 0, sizeof(*s));
 	for (int d = 0; d < 2; d++) {
-		int fd = get_pinned(pins, directions[d].pin), r = 0;
+		int fd = pinned_prog(pins, &directions[d]), r = 0;
 		uint32_t id;
 
+		if (fd < 0 && errno == EEXIST)
+			return pin_error(e, pins, directions[d].pin);
 		if (fd < 0)
 			continue;
 		s->pinned[d] = 1;
@@ -478,42 +580,6 @@ limiter_state(int cgroup_fd, const char *pins, struct attach_state *s,
 		s->attached[d] = r;
 	}
 	return 0;
-}
-
-static int
-map_named(uint32_t id, const char *name)
-{
-	struct bpf_map_info info;
-	int fd = bpf_map_fd_by_id(id), ok;
-
-	if (fd < 0)
-		return 0;
-	ok = bpf_map_info(fd, &info) == 0 && strcmp(info.name, name) == 0;
-	close(fd);
-	return ok;
-}
-
-/*
- * Whether prog_fd is a program ct loaded: its type, its name and the names of
- * its two maps must all be ct's.  Anything less and it is left alone.
- */
-static int
-is_ours(int prog_fd, const struct direction *d)
-{
-	struct bpf_prog_info info;
-	uint32_t map_ids[4];
-
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = 4;
-	info.map_ids = (uint64_t)(uintptr_t)map_ids;
-	if (bpf_prog_info(prog_fd, &info) < 0)
-		return 0;
-	return info.type == BPF_PROG_TYPE_CGROUP_SKB &&
-	    strcmp(info.name, d->prog_name) == 0 && info.nr_map_ids == 2 &&
-	    map_named(map_ids[0], "ct_conf") + map_named(map_ids[1], "ct_conf")
-	    == 1 &&
-	    map_named(map_ids[0], "ct_bucket") +
-	    map_named(map_ids[1], "ct_bucket") == 1;
 }
 
 int

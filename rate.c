@@ -85,7 +85,28 @@ struct number {
 	size_t		 nint, nfrac, len;
 };
 
-#define HINT	"write %.*smbit for megabits or %.*smbps for megabytes per second"
+#define HINT	"write %.*s%sbit for %sbits or %.*s%sbps for %sbytes per second"
+
+/* The spelled-out units to suggest for an ambiguous one, by its prefix. */
+struct prefix {
+	const char *letters, *unit, *word;
+};
+
+static const struct prefix prefixes[] = {
+	{ "ki", "ki", "kibi" }, { "mi", "mi", "mebi" }, { "gi", "gi", "gibi" },
+	{ "ti", "ti", "tebi" }, { "k", "k", "kilo" }, { "m", "m", "mega" },
+	{ "g", "g", "giga" }, { "t", "t", "tera" }, { "", "", "" }
+};
+
+/* The prefix an ambiguous unit begins with; megabits when unsure. */
+static const struct prefix *
+prefix_of(const char *unit)
+{
+	for (const struct prefix *p = prefixes; p->letters[0] != '\0'; p++)
+		if (strncasecmp(unit, p->letters, strlen(p->letters)) == 0)
+			return p;
+	return strcasecmp(unit, "b") == 0 ? &prefixes[8] : &prefixes[5];
+}
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -234,9 +255,13 @@ parse(const struct kind *k, const char *s, uint64_t *out, char *err,
 	unit = s + n.len;
 	nl = n.len > INT_MAX ? INT_MAX : (int)n.len;
 	if ((u = lookup(k->units, unit)) == NULL) {
-		if (listed(k->ambiguous, unit))
+		if (listed(k->ambiguous, unit)) {
+			const struct prefix *p = prefix_of(unit);
+
 			return fail(err, errlen, "%s '%s' is ambiguous: " HINT,
-			    k->name, s, nl, s, nl, s);
+			    k->name, s, nl, s, p->unit, p->word, nl, s,
+			    p->unit, p->word);
+		}
 		return fail(err, errlen, "%s '%s' has unknown unit '%s'",
 		    k->name, s, unit);
 	}
@@ -250,7 +275,7 @@ parse(const struct kind *k, const char *s, uint64_t *out, char *err,
 	if (v < k->min && k->ambiguous != NULL && *unit == '\0')
 		return fail(err, errlen, "%s '%s' is below the minimum of %s: "
 		    "a bare number is bits per second; " HINT, k->name, s,
-		    k->mintext, nl, s, nl, s);
+		    k->mintext, nl, s, "m", "mega", nl, s, "m", "mega");
 	if (v < k->min)
 		return fail(err, errlen, "%s '%s' is below the minimum of %s",
 		    k->name, s, k->mintext);

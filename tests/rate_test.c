@@ -11,6 +11,9 @@
 
 /* Written for every ambiguous rate unit, with the user's number in place of 10. */
 #define HINT(n)	"write " n "mbit for megabits or " n "mbps for megabytes per second"
+/* The same hint for the prefix the ambiguous unit began with. */
+#define HINTP(n, p, w) \
+	"write " n p "bit for " w "bits or " n p "bps for " w "bytes per second"
 
 struct pcase {
 	char		 kind;		/* 'r' rate_parse, 's' size_parse */
@@ -112,19 +115,19 @@ static const struct pcase pcases[] = {
 	/* ambiguous units */
 	{ 'r', "5M", 0, 0, "rate '5M' is ambiguous: " HINT("5") },
 	{ 'r', "10m", 0, 0, HINT("10") },
-	{ 'r', "1k", 0, 0, HINT("1") },
-	{ 'r', "1K", 0, 0, HINT("1") },
-	{ 'r', "2g", 0, 0, HINT("2") },
-	{ 'r', "2G", 0, 0, HINT("2") },
-	{ 'r', "3t", 0, 0, HINT("3") },
-	{ 'r', "3T", 0, 0, HINT("3") },
-	{ 'r', "10kb", 0, 0, HINT("10") },
+	{ 'r', "1k", 0, 0, HINTP("1", "k", "kilo") },
+	{ 'r', "1K", 0, 0, HINTP("1", "k", "kilo") },
+	{ 'r', "2g", 0, 0, HINTP("2", "g", "giga") },
+	{ 'r', "2G", 0, 0, HINTP("2", "g", "giga") },
+	{ 'r', "3t", 0, 0, HINTP("3", "t", "tera") },
+	{ 'r', "3T", 0, 0, HINTP("3", "t", "tera") },
+	{ 'r', "10kb", 0, 0, HINTP("10", "k", "kilo") },
 	{ 'r', "10mb", 0, 0, HINT("10") },
 	{ 'r', "10MB", 0, 0, HINT("10") },
-	{ 'r', "1gb", 0, 0, HINT("1") },
-	{ 'r', "1kib", 0, 0, HINT("1") },
-	{ 'r', "1MiB", 0, 0, HINT("1") },
-	{ 'r', "100b", 0, 0, HINT("100") },
+	{ 'r', "1gb", 0, 0, HINTP("1", "g", "giga") },
+	{ 'r', "1kib", 0, 0, HINTP("1", "ki", "kibi") },
+	{ 'r', "1MiB", 0, 0, HINTP("1", "mi", "mebi") },
+	{ 'r', "100b", 0, 0, HINTP("100", "", "") },
 	{ 'r', "1.5M", 0, 0, HINT("1.5") },
 	{ 'r', "0M", 0, 0, HINT("0") },
 	/* malformed */

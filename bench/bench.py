@@ -1,0 +1,443 @@
+#!/usr/bin/env python3
+"""ct's benchmark: how exactly the limit holds, and what it costs.
+
+Run as root from the top of the tree (make bench). Every measurement runs on
+two network namespaces joined by a veth pair that the benchmark makes and
+removes itself; the limited iperf3 client lives in a cgroup of its own.
+
+  bench.py            the whole table (about 10 minutes)
+  bench.py --smoke    10mbit cells only, short transfers, ±10% (for make test)
+
+Prints one table with the targets beside the figures and exits 1 when a
+target is missed.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CT = os.environ.get("CT", os.path.join(TOP, "ct"))
+PROGCOST = os.path.join(TOP, "bench", "progcost")
+
+# At MTU 1500 a full TCP segment (with timestamps) carries 1448 of its 1500
+# IP bytes; ct counts IP bytes, iperf3 counts payload.
+TCP_IP_PER_PAYLOAD = 1500 / 1448
+UDP_LEN = 1400
+UDP_IP_PER_PAYLOAD = (UDP_LEN + 28) / UDP_LEN
+
+RATES = ["256kbit", "1mbit", "10mbit", "100mbit", "1gbit"]
+UNITS = {"kbit": 1e3, "mbit": 1e6, "gbit": 1e9}
+
+
+def bits(rate):
+    m = re.fullmatch(r"(\d+)(kbit|mbit|gbit)", rate)
+    return int(m.group(1)) * UNITS[m.group(2)]
+
+
+def run(*cmd, check=True, **kw):
+    return subprocess.run(cmd, check=check, text=True,
+                          capture_output=True, **kw)
+
+
+def cgroup2_root():
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, right = line.split(" - ", 1)
+            if right.split()[0] == "cgroup2":
+                return left.split()[4]
+    sys.exit("bench: no cgroup2 mount")
+
+
+class Lab:
+    """Two namespaces, A (client) and B (servers), and cgroups for clients."""
+
+    def __init__(self):
+        tag = str(os.getpid())
+        self.a, self.b = "ctbA" + tag, "ctbB" + tag
+        self.addr_b = "10.198.0.2"
+        self.cgroot = cgroup2_root()
+        self.cgroups = []
+        self.procs = []
+        self.sleepers = []
+        for ns in (self.a, self.b):
+            run("ip", "netns", "add", ns)
+        run("ip", "-n", self.a, "link", "add", "veth0", "type", "veth",
+            "peer", "name", "veth0", "netns", self.b)
+        for ns, addr in ((self.a, "10.198.0.1"), (self.b, self.addr_b)):
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+            run("ip", "-n", ns, "addr", "add", addr + "/24", "dev", "veth0")
+            run("ip", "-n", ns, "link", "set", "veth0", "up")
+
+    def cgroup(self, name, parent=None):
+        path = os.path.join(parent or self.cgroot, "ctbench.%d.%s" %
+                            (os.getpid(), name))
+        os.mkdir(path)
+        self.cgroups.append(path)
+        return path
+
+    def sleeper(self, cgroup):
+        """A process to hold the limit of a cgroup before traffic starts."""
+        p = subprocess.Popen(["sh", "-c", 'echo $$ > "$1/cgroup.procs" && '
+                              'exec sleep 3600', "sh", cgroup])
+        self.sleepers.append(p)
+        deadline = time.time() + 5
+        while str(p.pid) not in open(cgroup + "/cgroup.procs").read():
+            if time.time() > deadline:
+                sys.exit("bench: sleeper did not join " + cgroup)
+            time.sleep(0.01)
+        return p.pid
+
+    def server(self, port):
+        p = subprocess.Popen(["ip", "netns", "exec", self.b, "iperf3", "-s",
+                              "-p", str(port)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        time.sleep(0.3)
+        return p
+
+    def client(self, cgroup, args):
+        """Start iperf3 in namespace A as a member of cgroup."""
+        return subprocess.Popen(
+            ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && '
+             'exec ip netns exec "$@"', "sh", cgroup, self.a, "iperf3",
+             "-c", self.addr_b, "--json"] + args,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def close(self):
+        for p in self.procs + self.sleepers:
+            p.kill()
+            p.wait()
+        for cg in reversed(self.cgroups):
+            for _ in range(50):
+                try:
+                    os.rmdir(cg)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        for ns in (self.a, self.b):
+            run("ip", "netns", "del", ns, check=False)
+
+
+def ct(*args):
+    r = run(CT, *args, check=False)
+    if r.returncode != 0:
+        raise RuntimeError("ct %s: %s" % (" ".join(args), r.stderr.strip()))
+    return r.stdout
+
+
+def ct_entry(cgroup_rel):
+    for c in json.loads(ct("status", "--json"))["cgroups"]:
+        if c["path"] == cgroup_rel:
+            return c
+    return None
+
+
+def finish(proc, timeout):
+    out, err = proc.communicate(timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError("iperf3 failed: " + (err or out)[-300:])
+    return json.loads(out)
+
+
+def receiver_intervals(result, reverse):
+    """Per-second received bytes, as the receiving side counted them."""
+    if reverse:
+        return [i["sum"]["bytes"] for i in result["intervals"]]
+    server = result.get("server_output_json", {})
+    return [i["sum"]["bytes"] for i in server.get("intervals", [])]
+
+
+class Bench:
+    def __init__(self, lab, seconds, omit):
+        self.lab = lab
+        self.seconds = seconds
+        self.omit = omit
+        self.port = 5400
+
+    def next_port(self):
+        self.port += 1
+        self.lab.server(self.port)
+        return self.port
+
+    def tcp_cell(self, rate, direction, cc, flows=1):
+        lab = self.lab
+        cg = lab.cgroup("%s-%s-%s-%d" % (rate, direction, cc, flows))
+        rel = cg[len(lab.cgroot):]
+        pid = lab.sleeper(cg)
+        ct("limit", str(pid), rate)
+        port = self.next_port()
+        reverse = direction == "down"
+        args = ["-p", str(port), "-t", str(self.seconds), "-O",
+                str(self.omit), "-i", "1", "-C", cc, "-P", str(flows),
+                "--get-server-output"] + (["-R"] if reverse else [])
+        res = finish(lab.client(cg, args), self.seconds + 30)
+        entry = ct_entry(rel)
+        ct("unlimit", str(pid))
+        end = res["end"]
+        goodput = end["sum_received"]["bits_per_second"]
+        first = receiver_intervals(res, reverse)
+        d = entry["down" if reverse else "up"]
+        return {
+            "goodput": goodput / bits(rate),
+            "ip": goodput * TCP_IP_PER_PAYLOAD / bits(rate),
+            "first_s": first[0] * TCP_IP_PER_PAYLOAD if first else 0,
+            "burst": d["burst_bytes"],
+            "retrans": end["sum_sent"].get("retransmits", 0),
+            "drops": d["dropped_packets"],
+        }
+
+    def udp_cell(self, rate, direction):
+        lab = self.lab
+        cg = lab.cgroup("udp-%s-%s" % (rate, direction))
+        pid = lab.sleeper(cg)
+        ct("limit", str(pid), rate)
+        port = self.next_port()
+        reverse = direction == "down"
+        args = ["-p", str(port), "-u", "-b", str(int(2 * bits(rate))), "-l",
+                str(UDP_LEN), "-t", str(self.seconds), "-O",
+                str(self.omit), "--get-server-output"]
+        if reverse:
+            args.append("-R")
+        res = finish(lab.client(cg, args), self.seconds + 30)
+        ct("unlimit", str(pid))
+        if reverse:
+            got = res["end"]["sum"]["bytes"] * 8 / res["end"]["sum"]["seconds"]
+        else:
+            srv = res["server_output_json"]["end"]["sum"]
+            got = srv["bytes"] * 8 / srv["seconds"]
+        return got * UDP_IP_PER_PAYLOAD / bits(rate)
+
+    def parallel(self, specs):
+        """Run several limited clients at once: [(cgroup, rate or None)]."""
+        runs = []
+        for cg, rate in specs:
+            if rate:
+                ct("limit", str(self.lab.sleeper(cg)), rate)
+        for cg, _ in specs:
+            port = self.next_port()
+            runs.append(self.lab.client(cg, [
+                "-p", str(port), "-t", str(self.seconds), "-O",
+                str(self.omit), "-R"]))
+        return [finish(p, self.seconds + 30)["end"]["sum_received"]
+                ["bits_per_second"] * TCP_IP_PER_PAYLOAD for p in runs]
+
+
+def pids_of(cgroup):
+    return open(cgroup + "/cgroup.procs").read().split()
+
+
+def unlimit_all(cgroups):
+    for cg in cgroups:
+        for pid in pids_of(cg):
+            run(CT, "unlimit", pid, check=False)
+
+
+def prog_cost(lab):
+    """ns per packet of each program, pass-through and limited paths."""
+    cg = lab.cgroup("cost")
+    pid = lab.sleeper(cg)
+    out = {}
+    for label, rate, segs in (("pass", "1tbit", None),
+                              ("pass, GSO 44 segments", "1tbit", "44"),
+                              ("limited (dropping)", "1kbit", None)):
+        ct("limit", str(pid), rate)
+        pins = "/sys/fs/bpf/ct/%d" % ct_entry(cg[len(lab.cgroot):])["id"]
+        for prog in ("ingress", "egress"):
+            samples = []
+            for _ in range(5):
+                cmd = [PROGCOST, os.path.join(pins, prog), "2000000"]
+                if segs:
+                    cmd.append(segs)
+                samples.append(int(run(*cmd).stdout.split()[0]))
+            out[(label, prog)] = statistics.median(samples)
+    ct("unlimit", str(pid))
+    return out
+
+
+def line_rate_ratio(lab, rounds):
+    """Unlimited throughput with ct's programs attached over without."""
+    with_ct, without = [], []
+    cg = lab.cgroup("linerate")
+    pid = lab.sleeper(cg)
+    port = None
+    for _ in range(rounds):
+        for attached in (False, True):
+            if attached:
+                ct("limit", str(pid), "1tbit")
+            if port is None:
+                port = 5390
+                lab.server(port)
+            res = finish(lab.client(cg, ["-p", str(port), "-t", "4", "-O",
+                                         "1", "-R"]), 40)
+            (with_ct if attached else without).append(
+                res["end"]["sum_received"]["bits_per_second"])
+            if attached:
+                ct("unlimit", str(pid))
+    return statistics.median(with_ct) / statistics.median(without), \
+        statistics.median(with_ct), statistics.median(without)
+
+
+BPFTOOL_PROG = r"""
+#include <linux/bpf.h>
+#define SEC(n) __attribute__((section(n), used))
+struct { int (*type)[BPF_MAP_TYPE_ARRAY]; int (*max_entries)[1];
+         int *key; long long *value; } m SEC(".maps");
+static void *(*lookup)(void *, const void *) = (void *)1;
+SEC("cgroup_skb/ingress") int in(struct __sk_buff *s)
+{ int k = 0; long long *v = lookup(&m, &k); if (v) *v += s->len; return 1; }
+SEC("cgroup_skb/egress") int out(struct __sk_buff *s)
+{ int k = 0; long long *v = lookup(&m, &k); if (v) *v += s->len; return 1; }
+char _license[] SEC("license") = "GPL";
+"""
+
+
+def cycle_times(lab, n):
+    """Median wall time of ct limit + unlimit, and of the same work
+    (load two programs and a map, pin, attach, detach, unpin) by bpftool."""
+    cg = lab.cgroup("cycle")
+    pid = str(lab.sleeper(cg))
+    tmp = tempfile.mkdtemp()
+    obj = os.path.join(tmp, "p.o")
+    src = os.path.join(tmp, "p.c")
+    with open(src, "w") as f:
+        f.write(BPFTOOL_PROG)
+    run("clang", "-O2", "-g", "-target", "bpf", "-c", src, "-o", obj,
+        "-I/usr/include/" + run("gcc", "-print-multiarch").stdout.strip())
+    pin = "/sys/fs/bpf/ctbench%d" % os.getpid()
+    script = ("set -e; bpftool prog loadall {o} {p} type cgroup/skb; "
+              "bpftool cgroup attach {c} ingress pinned {p}/in multi; "
+              "bpftool cgroup attach {c} egress pinned {p}/out multi; "
+              "bpftool cgroup detach {c} ingress pinned {p}/in; "
+              "bpftool cgroup detach {c} egress pinned {p}/out; "
+              "rm -r {p}").format(o=obj, p=pin, c=cg)
+    ct_t, tool_t = [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        ct("limit", pid, "10mbit")
+        ct("unlimit", pid)
+        ct_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        r = run("sh", "-c", script, check=False)
+        tool_t.append(time.perf_counter() - t)
+        if r.returncode != 0:
+            shutil.rmtree(tmp)
+            raise RuntimeError("bpftool script failed: " + r.stderr[-300:])
+    shutil.rmtree(tmp)
+    return statistics.median(ct_t), statistics.median(tool_t)
+
+
+class Report:
+    def __init__(self):
+        self.rows = []
+        self.missed = 0
+
+    def row(self, what, figure, target, ok, extra=""):
+        if ok is False:
+            self.missed += 1
+        mark = {True: "ok", False: "MISSED", None: ""}[ok]
+        self.rows.append((what, figure, target, mark, extra))
+        print("%-44s %-12s %-16s %-6s %s" % self.rows[-1], flush=True)
+
+
+def within(x, tol):
+    return abs(x - 1) <= tol
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: must run as root")
+    tol = 0.10 if args.smoke else 0.03
+    seconds, omit = (6, 2) if args.smoke else (10, 2)
+    lab = Lab()
+    rep = Report()
+
+    def stop(*_):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        print("ct benchmark: %s, kernel %s, %d CPUs, %s" % (
+            time.strftime("%Y-%m-%d"), os.uname().release, os.cpu_count(),
+            "smoke" if args.smoke else "full"))
+        print("%-44s %-12s %-16s %-6s %s" % ("measurement", "figure",
+                                             "target", "", "details"))
+        b = Bench(lab, seconds, omit)
+        rates = ["10mbit"] if args.smoke else RATES
+        ccs = ["bbr"] if args.smoke else ["bbr", "cubic"]
+        for rate in rates:
+            for cc in ccs:
+                for direction in ("down", "up"):
+                    c = b.tcp_cell(rate, direction, cc)
+                    rep.row("TCP %s %s %s: IP rate/limit" % (
+                        rate, direction, cc), "%.3f" % c["ip"],
+                        "1 ± %g" % tol, within(c["ip"], tol),
+                        "goodput %.3f, retrans %d, drops %d" % (
+                            c["goodput"], c["retrans"], c["drops"]))
+                    limit1 = bits(rate) / 8 + c["burst"]
+                    rep.row("  first second / (1 s + burst)",
+                            "%.3f" % (c["first_s"] / limit1), "<= 1",
+                            c["first_s"] <= limit1,
+                            "%d B, burst %d B" % (c["first_s"], c["burst"]))
+        if not args.smoke:
+            for direction in ("down", "up"):
+                c = b.tcp_cell("10mbit", direction, "cubic", flows=4)
+                rep.row("4 flows 10mbit %s: IP rate/limit" % direction,
+                        "%.3f" % c["ip"], "1 ± %g" % tol,
+                        within(c["ip"], tol), "retrans %d" % c["retrans"])
+            cg5, cg20 = lab.cgroup("two-5"), lab.cgroup("two-20")
+            r5, r20 = b.parallel([(cg5, "5mbit"), (cg20, "20mbit")])
+            unlimit_all([cg5, cg20])
+            rep.row("two cgroups: 5mbit one", "%.3f" % (r5 / 5e6),
+                    "1 ± %g" % tol, within(r5 / 5e6, tol))
+            rep.row("two cgroups: 20mbit one", "%.3f" % (r20 / 20e6),
+                    "1 ± %g" % tol, within(r20 / 20e6, tol))
+            parent = lab.cgroup("parent")
+            child = lab.cgroup("child", parent)
+            ct("limit", str(lab.sleeper(parent)), "20mbit")
+            rc, rp = b.parallel([(child, "5mbit"), (parent, None)])
+            rep.row("nested: child at 5mbit", "%.3f" % (rc / 5e6),
+                    "1 ± %g" % tol, within(rc / 5e6, tol))
+            rep.row("nested: parent at 20mbit (all)",
+                    "%.3f" % ((rc + rp) / 20e6), "1 ± %g" % tol,
+                    within((rc + rp) / 20e6, tol))
+            unlimit_all([child, parent])
+            for direction in ("down", "up"):
+                r = b.udp_cell("10mbit", direction)
+                rep.row("UDP at 2x 10mbit %s: received/limit" % direction,
+                        "%.3f" % r, "1 ± %g" % tol, within(r, tol))
+        cost = prog_cost(lab)
+        for (label, prog), ns in sorted(cost.items()):
+            target_ok = ns <= 50 if label == "pass" else None
+            rep.row("cost %s, %s" % (prog, label), "%d ns" % ns,
+                    "<= 50 ns" if label == "pass" else "(reported)",
+                    target_ok)
+        if not args.smoke:
+            ratio, w, wo = line_rate_ratio(lab, 3)
+            rep.row("unlimited throughput, programs attached",
+                    "%.3f" % ratio, ">= 0.97", ratio >= 0.97,
+                    "%.1f vs %.1f Gbit/s" % (w / 1e9, wo / 1e9))
+            t_ct, t_tool = cycle_times(lab, 30)
+            rep.row("limit+unlimit time / bpftool script",
+                    "%.3f" % (t_ct / t_tool), "<= 0.5",
+                    t_ct / t_tool <= 0.5,
+                    "%.1f ms vs %.1f ms (medians of 30)" % (
+                        t_ct * 1e3, t_tool * 1e3))
+    finally:
+        lab.close()
+    print("%d targets missed" % rep.missed)
+    return 1 if rep.missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

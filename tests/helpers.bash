@@ -1,0 +1,397 @@
+# Shared setup, teardown and kernel-side judges for the ct test suite.
+# Every test runs as root on the real kernel; bpftool, /proc and the cgroup
+# files decide whether ct did what it says.
+
+bats_require_minimum_version 1.5.0
+
+if command -v ps >/dev/null || command -v pkill >/dev/null; then
+    : "${BATS_TEST_TIMEOUT:=300}"
+fi
+
+CT=${CT:-$BATS_TEST_DIRNAME/../ct}
+CT_RUN=/run/ct
+CT_REGISTRY=$CT_RUN/registry
+BPFFS=/sys/fs/bpf
+CT_PINS=$BPFFS/ct
+
+source "$BATS_TEST_DIRNAME/../scripts/netns.sh"
+
+# ---------------------------------------------------------------- reporting
+
+fail() {
+    printf '%s\n' "$@" >&2
+    return 1
+}
+
+# note TEXT: a line in the TAP output, such as a measurement
+note() {
+    echo "# $*" >&3
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+    [[ $3 == "$2" ]] || fail "$1: expected '$2', got '$3'"
+}
+
+# expect_status N: check $status of the last `run`, showing its output otherwise
+expect_status() {
+    [[ $status -eq $1 ]] && return 0
+    fail "expected exit status $1, got $status" \
+        "stdout: ${output-}" "stderr: ${stderr-}"
+}
+
+# expect_error_line [TEXT]: stderr of the last `run` is one line starting `ct: `
+expect_error_line() {
+    [[ ${#stderr_lines[@]} -eq 1 && ${stderr_lines[0]} == "ct: "* ]] ||
+        fail "expected one stderr line starting 'ct: ', got ${#stderr_lines[@]} line(s):" "${stderr-}" ||
+        return
+    [[ -z ${1-} || $stderr == *"$1"* ]] ||
+        fail "expected stderr to contain '$1', got:" "$stderr"
+}
+
+# expect_range WHAT LOW HIGH VALUE (numbers may be fractional)
+expect_range() {
+    awk -v lo="$2" -v hi="$3" -v x="$4" 'BEGIN { exit !(x >= lo && x <= hi) }' ||
+        fail "$1: expected between $2 and $3, got $4"
+}
+
+# eventually CMD...: retry CMD for up to 5 s (the kernel frees some objects asynchronously)
+eventually() {
+    local i
+    for ((i = 0; i < 50; i++)); do
+        "$@" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    "$@"
+}
+
+# ---------------------------------------------------------------- cgroups
+
+# cgroup2_mount: the mount point of the cgroup v2 hierarchy, from mountinfo
+cgroup2_mount() {
+    local -a f
+    local i
+    while read -r -a f; do
+        for ((i = 6; i < ${#f[@]}; i++)); do
+            [[ ${f[i]} == - ]] || continue
+            [[ ${f[i + 1]} == cgroup2 ]] && printf '%b\n' "${f[4]}" && return 0
+            break
+        done
+    done </proc/self/mountinfo
+    return 1
+}
+
+CG2=$(cgroup2_mount)
+
+# cg_rel CG: path of CG relative to the cgroup2 mount, as ct prints it
+cg_rel() {
+    local rel=${1#"$CG2"}
+    echo "${rel:-/}"
+}
+
+# cg_id CG: the cgroup id (the inode number of its directory)
+cg_id() {
+    stat -c %i "$1"
+}
+
+# proc_cgroup PID: the cgroup2 path of PID, relative to the mount
+proc_cgroup() {
+    sed -n 's/^0:://p' "/proc/$1/cgroup"
+}
+
+# new_cgroup [PARENT]: create a cgroup removed at teardown, print its path
+new_cgroup() {
+    local parent=${1:-$CG2} n cg
+    n=$(wc -l <"$BATS_TEST_TMPDIR/cgroups")
+    cg=$parent/cttest.$BATS_TEST_NUMBER.$$.$n
+    mkdir "$cg" || return
+    echo "$cg" >>"$BATS_TEST_TMPDIR/cgroups"
+    echo "$cg"
+}
+
+# remove_at_teardown CG: remove CG at teardown although ct, not the test, creates it
+remove_at_teardown() {
+    echo "$1" >>"$BATS_TEST_TMPDIR/cgroups"
+}
+
+# spawn_sleeper CG: start `sleep` as a member of CG; its pid goes to $SPAWNED
+spawn_sleeper() {
+    local cg=$1 i
+    sh -c 'echo $$ > "$1/cgroup.procs" && exec sleep 1000' sh "$cg" \
+        </dev/null >/dev/null 2>&1 3>&- &
+    SPAWNED=$!
+    track_pid "$SPAWNED"
+    for ((i = 0; i < 100; i++)); do
+        [[ $(cat "/proc/$SPAWNED/comm" 2>/dev/null) == sleep ]] && break
+        sleep 0.02
+    done
+    expect_eq "cgroup of sleeper $SPAWNED" "$(cg_rel "$cg")" "$(proc_cgroup "$SPAWNED")"
+}
+
+# track_pid PID: SIGKILL and reap PID at teardown
+track_pid() {
+    echo "$1" >>"$BATS_TEST_TMPDIR/pids"
+}
+
+# kill_reap PID: SIGKILL a child and reap it, so /proc/PID disappears
+kill_reap() {
+    kill -9 "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    [[ ! -e /proc/$1 ]] || fail "process $1 still exists after kill -9"
+}
+
+# remove_cgroup_tree CG: move leftover processes to the root, rmdir bottom-up
+remove_cgroup_tree() {
+    local dir pid i
+    [[ -d $1 ]] || return 0
+    find "$1" -depth -type d | while read -r dir; do
+        while read -r pid; do
+            echo "$pid" >"$CG2/cgroup.procs" 2>/dev/null || true
+        done <"$dir/cgroup.procs"
+        for ((i = 0; i < 50; i++)); do
+            rmdir "$dir" 2>/dev/null && break
+            sleep 0.1
+        done
+    done
+}
+
+# ---------------------------------------------------------------- BPF judges
+
+# cg_progs CG: programs attached directly to CG, "ID NAME ATTACH_TYPE FLAGS"
+# (FLAGS is "-" for an exclusive attachment)
+cg_progs() {
+    bpftool cgroup show "$1" |
+        awk '$1 ~ /^[0-9]+$/ { print $1, $NF, $2, (NF >= 4 ? $3 : "-") }'
+}
+
+# loaded_rows prog|map [pinned PATH]: loaded objects, "ID NAME TYPE"
+loaded_rows() {
+    bpftool "$1" show "${@:2}" | awk '
+        /^[0-9]+: / {
+            name = "-"
+            for (i = 2; i < NF; i++) if ($i == "name") name = $(i + 1)
+            print substr($1, 1, length($1) - 1), name, $2
+        }'
+}
+
+# ct_progs_on CG: the ct programs attached to CG
+ct_progs_on() {
+    cg_progs "$1" | awk '$2 == "ct_ingress" || $2 == "ct_egress"'
+}
+
+# ct_ids CG: ids of the ct programs attached to CG, sorted, on one line
+ct_ids() {
+    ct_progs_on "$1" | awk '{ print $1 }' | sort -n | xargs
+}
+
+# ct_loaded_progs / ct_loaded_maps: ct's objects loaded anywhere in the kernel
+ct_loaded_progs() {
+    loaded_rows prog | awk '$2 == "ct_ingress" || $2 == "ct_egress"'
+}
+
+ct_loaded_maps() {
+    loaded_rows map | awk '$2 ~ /^ct_/'
+}
+
+# prog_map_ids [pinned PATH]: ids of the maps that ct's programs (or the pinned one) use
+prog_map_ids() {
+    bpftool prog show "$@" | awk '
+        /^[0-9]+: / {
+            name = "-"
+            for (i = 2; i < NF; i++) if ($i == "name") name = $(i + 1)
+        }
+        name ~ /^ct_(ingress|egress)$/ {
+            for (i = 1; i < NF; i++)
+                if ($i == "map_ids") { n = split($(i + 1), ids, ","); for (j = 1; j <= n; j++) print ids[j] }
+        }' | sort -nu
+}
+
+# ct_stray_maps: ct_* maps that no loaded ct program uses (leaked)
+ct_stray_maps() {
+    local used
+    used=" $(prog_map_ids | xargs) "
+    ct_loaded_maps | while read -r id name _; do
+        [[ $used == *" $id "* ]] || echo "$id $name"
+    done
+}
+
+_count_lines() {
+    local text
+    text=$("$@") || return
+    if [[ -z $text ]]; then echo 0; else wc -l <<<"$text"; fi
+}
+
+# expect_ct_pair CG: exactly one ct_ingress (inet_ingress) and one ct_egress
+# (inet_egress) attached to CG, both with BPF_F_ALLOW_MULTI
+expect_ct_pair() {
+    local seen
+    seen=$(ct_progs_on "$1" | awk '{ print $2, $3, $4 }' | sort)
+    [[ $seen == "ct_egress cgroup_inet_egress multi"$'\n'"ct_ingress cgroup_inet_ingress multi" ]] ||
+        fail "expected ct_ingress and ct_egress attached (multi) to $1, bpftool shows:" \
+            "$(bpftool cgroup show "$1")"
+}
+
+# expect_no_ct_on CG: nothing named ct_* attached to CG
+expect_no_ct_on() {
+    [[ -z $(ct_progs_on "$1") ]] ||
+        fail "expected no ct program attached to $1, bpftool shows:" "$(bpftool cgroup show "$1")"
+}
+
+_nothing_of_ct_loaded() {
+    [[ -z $(ct_loaded_progs) && -z $(ct_loaded_maps) ]]
+}
+
+# expect_nothing_loaded: no ct program and no ct map left in the kernel
+expect_nothing_loaded() {
+    eventually _nothing_of_ct_loaded ||
+        fail "expected no ct_ingress/ct_egress program and no ct_* map loaded, bpftool shows:" \
+            "$(ct_loaded_progs)" "$(ct_loaded_maps)"
+}
+
+# expect_loaded_count N: exactly N ct programs loaded, and no ct map that none of them uses
+expect_loaded_count() {
+    local progs stray
+    progs=$(_count_lines ct_loaded_progs)
+    [[ $progs -eq $1 ]] || fail "expected $1 ct programs loaded, found $progs:" "$(ct_loaded_progs)" ||
+        return
+    stray=$(ct_stray_maps)
+    [[ -z $stray ]] || fail "ct maps loaded that no ct program uses:" "$stray"
+}
+
+# expect_pins CG: ct's pins for CG are the attached programs (`ingress`, `egress`)
+# and every map those programs use
+expect_pins() {
+    local dir hook id pinned used pin maps=''
+    dir=$CT_PINS/$(cg_id "$1")
+    for hook in ingress egress; do
+        [[ -e $dir/$hook ]] || fail "expected pin $dir/$hook, found: $(ls "$dir" 2>&1)" || return
+        pinned=$(loaded_rows prog pinned "$dir/$hook" | awk '{ print $1 }')
+        id=$(ct_progs_on "$1" | awk -v n="ct_$hook" '$2 == n { print $1 }')
+        expect_eq "id of pinned $hook vs attached ct_$hook" "$id" "$pinned" || return
+        used+=$(prog_map_ids pinned "$dir/$hook")$'\n'
+    done
+    for pin in "$dir"/*; do
+        [[ $pin == */ingress || $pin == */egress ]] && continue
+        maps+=$(loaded_rows map pinned "$pin" | awk '{ print $1 }')$'\n'
+    done
+    expect_eq "maps pinned in $dir vs maps of the programs" \
+        "$(sort -nu <<<"$used" | xargs)" "$(sort -nu <<<"$maps" | xargs)"
+}
+
+# expect_no_pins CGID
+expect_no_pins() {
+    [[ ! -e $CT_PINS/$1 ]] || fail "expected $CT_PINS/$1 gone, found: $(ls "$CT_PINS/$1" 2>&1)"
+}
+
+expect_no_pins_at_all() {
+    [[ ! -d $CT_PINS || -z $(ls -A "$CT_PINS") ]] ||
+        fail "expected $CT_PINS gone or empty, found: $(ls -A "$CT_PINS")"
+}
+
+# ---------------------------------------------------------------- registry and status
+
+# registry_mentions WORD: the registry has WORD (e.g. a pid) as a word past its header
+registry_mentions() {
+    [[ -r $CT_REGISTRY ]] && tail -n +2 "$CT_REGISTRY" | grep -qw -- "$1"
+}
+
+expect_registry_forgot() {
+    local word
+    for word in "$@"; do
+        ! registry_mentions "$word" ||
+            fail "expected no registry entry for $word, registry is:" "$(cat "$CT_REGISTRY")" || return
+    done
+}
+
+# registry_sum: checksum of the registry, or "absent"
+registry_sum() {
+    if [[ -e $CT_REGISTRY ]]; then sha256sum <"$CT_REGISTRY"; else echo absent; fi
+}
+
+# load_status: run `ct status --json`, check it is one JSON document, keep it in $STATUS_JSON
+load_status() {
+    run --separate-stderr "$CT" status --json
+    expect_status 0 || return
+    STATUS_JSON=$output
+    python3 -c 'import json, sys; json.load(sys.stdin)' <<<"$STATUS_JSON" ||
+        fail "ct status --json printed something that is not JSON:" "$STATUS_JSON"
+}
+
+# status_get EXPR: evaluate a Python expression over the last status document `d`;
+# cg("/path") is the entry for that cgroup (exactly one must exist)
+status_get() {
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+def cg(path):
+    found = [c for c in d["cgroups"] if c["path"] == path]
+    if len(found) != 1:
+        sys.exit("status lists %d entries for %s" % (len(found), path))
+    return found[0]
+r = eval(sys.argv[1])
+print(r if isinstance(r, str) else json.dumps(r, sort_keys=True))' "$1" <<<"$STATUS_JSON"
+}
+
+# expect_status_value EXPR EXPECTED
+expect_status_value() {
+    local seen
+    seen=$(status_get "$1") || fail "ct status --json was:" "$STATUS_JSON" || return
+    [[ $seen == "$2" ]] || fail "status $1: expected $2, got $seen" "ct status --json was:" "$STATUS_JSON"
+}
+
+# limit_ok ARGS...: `ct limit ARGS` must succeed
+limit_ok() {
+    run --separate-stderr "$CT" limit "$@"
+    expect_status 0
+}
+
+unlimit_ok() {
+    run --separate-stderr "$CT" unlimit "$@"
+    expect_status 0
+}
+
+# ---------------------------------------------------------------- setup / teardown
+
+ensure_bpffs() {
+    [[ $(stat -f -c %T "$BPFFS" 2>/dev/null) == bpf_fs ]] && return 0
+    mkdir -p "$BPFFS" && mount -t bpf bpf "$BPFFS"
+}
+
+common_setup() {
+    [[ $EUID -eq 0 ]] || fail "the ct tests must run as root" || return
+    [[ -n $CG2 ]] || fail "no cgroup2 mount in /proc/self/mountinfo" || return
+    [[ -x $CT ]] || fail "ct binary not found at $CT (run make)" || return
+    : >"$BATS_TEST_TMPDIR/cgroups"
+    : >"$BATS_TEST_TMPDIR/pids"
+    ensure_bpffs || fail "cannot mount bpffs at $BPFFS" || return
+    "$CT" cleanup >/dev/null 2>&1 || true
+    eventually _nothing_of_ct_loaded || true
+}
+
+common_teardown() {
+    local pid cg
+    if [[ -s $BATS_TEST_TMPDIR/pids ]]; then
+        while read -r pid; do
+            kill -9 "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        done <"$BATS_TEST_TMPDIR/pids"
+    fi
+    netns_down || true
+    if [[ -x $CT ]]; then
+        timeout 30 "$CT" cleanup >/dev/null 2>&1 || true
+    fi
+    if [[ -s $BATS_TEST_TMPDIR/cgroups ]]; then
+        tac "$BATS_TEST_TMPDIR/cgroups" | while read -r cg; do
+            remove_cgroup_tree "$cg"
+        done
+    fi
+    return 0
+}
+
+setup() {
+    common_setup
+}
+
+teardown() {
+    common_teardown
+}
