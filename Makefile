@@ -35,7 +35,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q make musl-tools \
 	    clang llvm bats bpftool iperf3 iproute2 python3
 
-test: ct tests/rate_test
+test: ct tests/rate_test bench/progcost
 	bats --tap tests/
 
 demo: ct

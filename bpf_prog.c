@@ -19,7 +19,8 @@
 #define SEC(name) __attribute__((section(name), used))
 
 /* Helper calls are plain calls to the helper's number. */
-static __u64 (*bpf_ktime_get_ns)(void) = (void *)BPF_FUNC_ktime_get_ns;
+static __u64 (*bpf_ktime_get_coarse_ns)(void) =
+    (void *)BPF_FUNC_ktime_get_coarse_ns;
 static long (*bpf_spin_lock)(struct bpf_spin_lock *lock) =
     (void *)BPF_FUNC_spin_lock;
 static long (*bpf_spin_unlock)(struct bpf_spin_lock *lock) =
@@ -90,6 +91,13 @@ ip_bytes(struct __sk_buff *skb)
 	return len;
 }
 
+/*
+ * Set on a packet that an inner limited cgroup's program has dropped: the
+ * programs of outer cgroups run on it all the same, and must not charge it.
+ * The packet is doomed, so no one after ct reads the value.
+ */
+#define CT_DOOMED 1
+
 /* Refill the bucket for the time since the last packet and take len from it. */
 static __attribute__((always_inline)) int
 take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len)
@@ -123,10 +131,17 @@ charge(struct __sk_buff *skb, __u32 dir)
 	__u64 len, now;
 	int ok;
 
+	if (skb->tstamp == CT_DOOMED)
+		return 1;	/* not ours to judge: it is dropped already */
 	/* One copy, so that the packet sees one limit even while it changes. */
 	r = ct_conf.dir[dir];
 	len = ip_bytes(skb);
-	now = r.rate_fp ? bpf_ktime_get_ns() : 0;
+	/*
+	 * The coarse clock moves once a tick, a few milliseconds, and costs a
+	 * third of the precise one: the refill comes in steps, but none is
+	 * lost, and a tick's worth of the rate is far below any bucket.
+	 */
+	now = r.rate_fp ? bpf_ktime_get_coarse_ns() : 0;
 
 	bpf_spin_lock(&b->lock);
 	ok = r.rate_fp == 0 || take(b, &r, now, len);
@@ -138,6 +153,8 @@ charge(struct __sk_buff *skb, __u32 dir)
 		b->dropped_packets++;
 	}
 	bpf_spin_unlock(&b->lock);
+	if (!ok)
+		skb->tstamp = CT_DOOMED;
 	return ok;
 }
 

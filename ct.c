@@ -320,7 +320,7 @@ apply_args(struct limits *l, const struct limit_args *a)
 			continue;
 		l->dir[d].rate_bits = a->rate[d];
 		l->dir[d].burst_bytes = a->burst ? a->burst :
-		    limiter_default_burst(a->rate[d]);
+		    limiter_default_burst(a->rate[d], d);
 	}
 }
 
@@ -887,7 +887,7 @@ static const struct command commands[] = {
 	    "--isolate  move PID into a new cgroup of its own first (needed for\n"
 	    "           a process in the root cgroup)\n"
 	    "--burst    bucket size in tc's size units (default: one second of\n"
-	    "           the rate, at least 128kb)\n" },
+	    "           the rate, at least 32kb down and 128kb up)\n" },
 	{ "unlimit", cmd_unlimit,
 	    "usage: ct unlimit PID\n\n"
 	    "Remove the limit set for PID, even after the process has exited.\n"

@@ -18,7 +18,17 @@
 #include "obj.h"
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
-#define BURST_FLOOR (128 * 1024)	/* above one 64 KiB GSO/GRO packet */
+/*
+ * The smallest default buckets.  On egress TCP's segmentation offload hands
+ * ct packets of up to 64 KiB, even at low rates, and a packet larger than the
+ * bucket never passes.  On ingress GRO only merges what arrives back to back,
+ * a few segments at low rates, and a small bucket keeps the idle periods of a
+ * slow TCP flow from adding up to a burst above the limit.
+ */
+static const uint64_t burst_floor[2] = {
+	[CT_DOWN] = 32 * 1024,
+	[CT_UP] = 128 * 1024,
+};
 #define BURST_CEILING (1ULL << 30)
 #define MAX_QUERY 64			/* the kernel's limit per cgroup and hook */
 
@@ -52,12 +62,12 @@ struct objects {
 };
 
 uint64_t
-limiter_default_burst(uint64_t rate_bits)
+limiter_default_burst(uint64_t rate_bits, int dir)
 {
 	uint64_t one_second = rate_bits / 8;
 
-	if (one_second < BURST_FLOOR)
-		return BURST_FLOOR;
+	if (one_second < burst_floor[dir])
+		return burst_floor[dir];
 	if (one_second > BURST_CEILING)
 		return BURST_CEILING;
 	return one_second;

@@ -27,7 +27,7 @@ struct attach_state {
 };
 
 /* The burst ct uses when none is given. */
-uint64_t limiter_default_burst(uint64_t rate_bits);
+uint64_t limiter_default_burst(uint64_t rate_bits, int dir);
 
 /*
  * The directory that holds all of ct's pins, in root.  With create, the bpffs

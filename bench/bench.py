@@ -97,7 +97,7 @@ class Lab:
         return p.pid
 
     def server(self, port):
-        p = subprocess.Popen(["ip", "netns", "exec", self.b, "iperf3", "-s",
+        p = subprocess.Popen(["ip", "netns", "exec", self.b, "iperf3", "-s", "-J",
                               "-p", str(port)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         self.procs.append(p)
@@ -157,10 +157,11 @@ def receiver_intervals(result, reverse):
 
 
 class Bench:
-    def __init__(self, lab, seconds, omit):
+    def __init__(self, lab, seconds, omit, burst):
         self.lab = lab
         self.seconds = seconds
         self.omit = omit
+        self.burst = ["--burst", burst] if burst else []
         self.port = 5400
 
     def next_port(self):
@@ -173,7 +174,7 @@ class Bench:
         cg = lab.cgroup("%s-%s-%s-%d" % (rate, direction, cc, flows))
         rel = cg[len(lab.cgroot):]
         pid = lab.sleeper(cg)
-        ct("limit", str(pid), rate)
+        ct("limit", str(pid), rate, *self.burst)
         port = self.next_port()
         reverse = direction == "down"
         args = ["-p", str(port), "-t", str(self.seconds), "-O",
@@ -209,12 +210,10 @@ class Bench:
             args.append("-R")
         res = finish(lab.client(cg, args), self.seconds + 30)
         ct("unlimit", str(pid))
-        if reverse:
-            got = res["end"]["sum"]["bytes"] * 8 / res["end"]["sum"]["seconds"]
-        else:
-            srv = res["server_output_json"]["end"]["sum"]
-            got = srv["bytes"] * 8 / srv["seconds"]
-        return got * UDP_IP_PER_PAYLOAD / bits(rate)
+        side = res if reverse else res["server_output_json"]
+        got = side["end"]["sum_received"]
+        return got["bytes"] * 8 / got["seconds"] * UDP_IP_PER_PAYLOAD / \
+            bits(rate)
 
     def parallel(self, specs):
         """Run several limited clients at once: [(cgroup, rate or None)]."""
@@ -355,6 +354,9 @@ def within(x, tol):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--tcp-only", metavar="RATE", nargs="+",
+                    help="only the TCP cells of these rates")
+    ap.add_argument("--burst", help="ct limit --burst for the TCP cells")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: must run as root")
@@ -372,8 +374,8 @@ def main():
             "smoke" if args.smoke else "full"))
         print("%-44s %-12s %-16s %-6s %s" % ("measurement", "figure",
                                              "target", "", "details"))
-        b = Bench(lab, seconds, omit)
-        rates = ["10mbit"] if args.smoke else RATES
+        b = Bench(lab, seconds, omit, args.burst)
+        rates = ["10mbit"] if args.smoke else args.tcp_only or RATES
         ccs = ["bbr"] if args.smoke else ["bbr", "cubic"]
         for rate in rates:
             for cc in ccs:
@@ -389,6 +391,8 @@ def main():
                             "%.3f" % (c["first_s"] / limit1), "<= 1",
                             c["first_s"] <= limit1,
                             "%d B, burst %d B" % (c["first_s"], c["burst"]))
+        if args.tcp_only:
+            return 1 if rep.missed else 0
         if not args.smoke:
             for direction in ("down", "up"):
                 c = b.tcp_cell("10mbit", direction, "cubic", flows=4)
@@ -416,12 +420,14 @@ def main():
                 r = b.udp_cell("10mbit", direction)
                 rep.row("UDP at 2x 10mbit %s: received/limit" % direction,
                         "%.3f" % r, "1 ± %g" % tol, within(r, tol))
+        # Timings are targets of the full run only: a smoke run in a test
+        # suite shares the machine with whatever else is running.
         cost = prog_cost(lab)
         for (label, prog), ns in sorted(cost.items()):
-            target_ok = ns <= 50 if label == "pass" else None
+            judged = label == "pass" and not args.smoke
             rep.row("cost %s, %s" % (prog, label), "%d ns" % ns,
-                    "<= 50 ns" if label == "pass" else "(reported)",
-                    target_ok)
+                    "<= 50 ns" if judged else "(reported)",
+                    ns <= 50 if judged else None)
         if not args.smoke:
             ratio, w, wo = line_rate_ratio(lab, 3)
             rep.row("unlimited throughput, programs attached",
