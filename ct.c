@@ -370,7 +370,7 @@ isolation_cgroup(struct ctx *c, pid_t pid, char *rel, size_t len,
 /* A new entry, written down before the kernel holds anything for it. */
 static struct reg_cgroup *
 register_new(struct ctx *c, const char *rel, uint64_t id, const char *origin,
-    const struct limit_args *a, struct err *e)
+    const struct limit_args *a, uint64_t start, struct err *e)
 {
 	char root[256], pins[512];
 	struct reg_cgroup *rc;
@@ -383,6 +383,11 @@ register_new(struct ctx *c, const char *rel, uint64_t id, const char *origin,
 		return errf(e, "out of memory"), NULL;
 	apply_args(&rc->lim, a);
 	c->dirty = 1;
+	if (registry_add_pid(rc, a->pid, start) < 0) {
+		errf(e, "out of memory");
+		registry_drop(&c->reg, rc);
+		return NULL;
+	}
 	if (save_ctx(c, e) < 0) {
 		registry_drop(&c->reg, rc);
 		return NULL;
@@ -493,7 +498,8 @@ do_limit(struct ctx *c, const struct limit_args *a, struct err *e)
 		return errnof(e, "cannot identify cgroup %s", rel);
 	rc = registry_find(&c->reg, id);
 	if (rc == NULL) {
-		rc = register_new(c, rel, id, a->isolate ? origin : NULL, a, e);
+		rc = register_new(c, rel, id, a->isolate ? origin : NULL, a,
+		    start, e);
 		if (rc == NULL)
 			return -1;
 		fresh = 1;

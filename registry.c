@@ -239,7 +239,11 @@ registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 		unlinkat(rf->dir_fd, TEMP_NAME, 0);
 		return -1;
 	}
-	fsync(rf->dir_fd);
+	/*
+	 * No fsync of the directory: what the registry describes lives in the
+	 * kernel and is gone after a reboot, while the rename alone already
+	 * keeps any reader from seeing a half-written file.
+	 */
 	return 0;
 }
 
