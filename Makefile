@@ -33,7 +33,7 @@ tests/rate_test: tests/rate_test.c rate.c rate.h
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q make musl-tools \
-	    clang llvm bats bpftool iperf3 iproute2 python3
+	    gcc clang llvm libclang-rt-dev bats bpftool iperf3 iproute2 python3 valgrind
 
 test: ct tests/rate_test bench/progcost
 	bats --tap tests/
@@ -94,12 +94,12 @@ ct-vg: $(SRCS) obj_blob.S bpf_prog.o *.h
 valgrind: ct-vg
 	fuzz/valgrind.sh $(CURDIR)/ct-vg
 
-# The whole suite under ASan and UBSan, then valgrind; either failing fails.
-check: ct-asan ct-vg tests/rate_test
-	@st=0; \
-	$(SAN_ENV) CT=$(CURDIR)/ct-asan bats --tap tests/ || st=1; \
-	fuzz/valgrind.sh $(CURDIR)/ct-vg || st=1; \
-	exit $$st
+# The whole suite again, against the ASan+UBSan build with crash points,
+# and what needs those builds: crash safety, 64 invocations at once, the
+# fuzz smoke and valgrind (tests/check).
+check: ct-asan ct-vg tests/rate_test bench/progcost $(FUZZ_BINS) bpf_prog.o
+	$(SAN_ENV) CT=$(CURDIR)/ct-asan CT_CRASH=$(CURDIR)/ct-asan \
+	    bats --tap tests/ tests/check/
 
 # The corpora in fuzz/out/corpus are kept: they took time to grow.
 clean-san:

@@ -180,7 +180,7 @@ static int
 is_ours(int prog_fd, const struct direction *d)
 {
 	struct bpf_prog_info info;
-	uint32_t map_ids[4];
+	uint32_t map_ids[4] = { 0 };	/* filled by the kernel */
 	int conf = 0, bucket = 0;
 
 	memset(&info, 0, sizeof(info));

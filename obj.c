@@ -40,7 +40,7 @@ obj_open(struct obj *o, const void *data, size_t size, struct err *e)
 	    h->e_ident[EI_DATA] != ELFDATA2LSB || h->e_machine != EM_BPF)
 		return errf(e, "embedded BPF object is not a little-endian "
 		    "ELF64 BPF object");
-	if (h->e_shentsize != sizeof(Elf64_Shdr) ||
+	if (h->e_shentsize != sizeof(Elf64_Shdr) || h->e_shoff % 8 != 0 ||
 	    !in_bounds(o, h->e_shoff, (uint64_t)h->e_shnum * sizeof(Elf64_Shdr))
 	    || h->e_shstrndx >= h->e_shnum)
 		return errf(e, "embedded BPF object has a bad section table");
@@ -51,6 +51,11 @@ obj_open(struct obj *o, const void *data, size_t size, struct err *e)
 		    !in_bounds(o, s->sh_offset, s->sh_size))
 			return errf(e, "embedded BPF object: section %zu "
 			    "lies outside the file", i);
+		/* Symbols and relocations are read in place, as structs. */
+		if ((s->sh_type == SHT_SYMTAB || s->sh_type == SHT_REL) &&
+		    s->sh_offset % 8 != 0)
+			return errf(e, "embedded BPF object: section %zu "
+			    "is misaligned", i);
 	}
 	return 0;
 }
@@ -193,7 +198,7 @@ obj_license(const struct obj *o, struct err *e)
 	if (sec < 0)
 		return errf(e, "embedded BPF object has no license"), NULL;
 	s = shdr(o, sec);
-	if (s->sh_size == 0 ||
+	if (s->sh_type != SHT_PROGBITS || s->sh_size == 0 ||
 	    o->data[s->sh_offset + s->sh_size - 1] != '\0')
 		return errf(e, "embedded BPF object: bad license"), NULL;
 	return (const char *)o->data + s->sh_offset;
