@@ -27,6 +27,8 @@ static long (*bpf_spin_unlock)(struct bpf_spin_lock *lock) =
     (void *)BPF_FUNC_spin_unlock;
 static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
     __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
+static __u64 (*bpf_skb_ancestor_cgroup_id)(const void *skb, int level) =
+    (void *)BPF_FUNC_skb_ancestor_cgroup_id;
 
 /*
  * The maps' single entries.  ct points each reference at the entry of the map
@@ -98,11 +100,29 @@ ip_bytes(struct __sk_buff *skb)
  */
 #define CT_DOOMED 1
 
+/* Whether the packet's socket lives in a limited cgroup below this one. */
+static __attribute__((always_inline)) int
+from_inner(struct __sk_buff *skb)
+{
+	__u32 n = ct_conf.ninner;
+
+	for (__u32 i = 0; i < CT_MAX_INNER && i < n; i++)
+		if (bpf_skb_ancestor_cgroup_id(skb, ct_conf.inner[i].level) ==
+		    ct_conf.inner[i].id)
+			return 1;
+	return 0;
+}
+
+/* For a second after an inner limit's packet, the other traffic leaves it
+ * half the bucket. */
+#define INNER_HOLD_NS 1000000000ULL
+
 /* Refill the bucket for the time since the last packet and take len from it. */
 static __attribute__((always_inline)) int
-take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len)
+take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
+    int inner)
 {
-	__u64 cost = len << CT_FP_SHIFT;
+	__u64 cost = len << CT_FP_SHIFT, reserve = 0;
 	__u64 elapsed;
 
 	/* Another CPU may have read a later clock and taken the lock first. */
@@ -117,7 +137,11 @@ take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len)
 	/* Also where user space has just made the bucket smaller. */
 	if (b->tokens_fp > r->burst_fp)
 		b->tokens_fp = r->burst_fp;
-	if (b->tokens_fp < cost)
+	if (inner)
+		b->inner_ns = now;
+	else if (now - b->inner_ns < INNER_HOLD_NS)
+		reserve = r->burst_fp / 2;
+	if (b->tokens_fp < cost + reserve)
 		return 0;
 	b->tokens_fp -= cost;
 	return 1;
@@ -129,7 +153,7 @@ charge(struct __sk_buff *skb, __u32 dir)
 	struct ct_bucket *b = &ct_bucket;
 	struct ct_rate r;
 	__u64 len, now;
-	int ok;
+	int ok, inner;
 
 	if (skb->tstamp == CT_DOOMED)
 		return 1;	/* not ours to judge: it is dropped already */
@@ -142,9 +166,10 @@ charge(struct __sk_buff *skb, __u32 dir)
 	 * lost, and a tick's worth of the rate is far below any bucket.
 	 */
 	now = r.rate_fp ? bpf_ktime_get_coarse_ns() : 0;
+	inner = ct_conf.ninner && from_inner(skb);
 
 	bpf_spin_lock(&b->lock);
-	ok = r.rate_fp == 0 || take(b, &r, now, len);
+	ok = r.rate_fp == 0 || take(b, &r, now, len, inner);
 	if (ok) {
 		b->passed_bytes += len;
 		b->passed_packets++;

@@ -22,6 +22,7 @@ static const struct member bucket_members[] = {
 	MEMBER(pad, ID_U32),
 	MEMBER(tokens_fp, ID_U64),
 	MEMBER(last_ns, ID_U64),
+	MEMBER(inner_ns, ID_U64),
 	MEMBER(passed_bytes, ID_U64),
 	MEMBER(passed_packets, ID_U64),
 	MEMBER(dropped_bytes, ID_U64),

@@ -30,8 +30,24 @@ struct ct_rate {
 	__u64 fill_ns;		/* time to fill an empty bucket: burst / rate */
 };
 
+/*
+ * A limited cgroup below this one.  Its packets have passed its own limit
+ * already, so this cgroup lets them through ahead of its other traffic: a
+ * child keeps its rate inside a busy parent.
+ */
+struct ct_inner {
+	__u64 id;		/* cgroup id */
+	__u32 level;		/* depth below the cgroup2 root */
+	__u32 pad;
+};
+
+#define CT_MAX_INNER 8
+
 struct ct_conf {
 	struct ct_rate dir[2];	/* CT_DOWN, CT_UP */
+	__u32 ninner;
+	__u32 pad;
+	struct ct_inner inner[CT_MAX_INNER];
 };
 
 /* Written by the program only, under the lock. */
@@ -40,6 +56,7 @@ struct ct_bucket {
 	__u32 pad;
 	__u64 tokens_fp;
 	__u64 last_ns;
+	__u64 inner_ns;		/* when a packet of an inner limit last passed */
 	__u64 passed_bytes;
 	__u64 passed_packets;
 	__u64 dropped_bytes;

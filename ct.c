@@ -164,6 +164,75 @@ reconcile(struct ctx *c)
 	}
 }
 
+/* The depth of a cgroup below the cgroup2 root: "/" is 0, "/a/b" is 2. */
+static uint32_t
+level_of(const char *rel)
+{
+	uint32_t n = 0;
+
+	for (; *rel != '\0'; rel++)
+		if (*rel == '/' && rel[1] != '\0')
+			n++;
+	return n;
+}
+
+static int
+is_below(const char *path, const char *parent)
+{
+	size_t n = strlen(parent);
+
+	if (strcmp(parent, "/") == 0)
+		return strcmp(path, "/") != 0;
+	return strncmp(path, parent, n) == 0 && path[n] == '/';
+}
+
+/* Give each entry the limited cgroups below it, whose traffic goes first. */
+static void
+find_inner(struct ctx *c)
+{
+	for (size_t i = 0; i < c->reg.ncg; i++) {
+		struct limits *l = &c->reg.cg[i].lim;
+
+		l->ninner = 0;
+		memset(l->inner, 0, sizeof(l->inner));
+		for (size_t j = 0; j < c->reg.ncg; j++) {
+			const struct reg_cgroup *in = &c->reg.cg[j];
+
+			if (l->ninner == CT_MAX_INNER ||
+			    !is_below(in->path, c->reg.cg[i].path))
+				continue;
+			l->inner[l->ninner].id = in->id;
+			l->inner[l->ninner].level = level_of(in->path);
+			l->ninner++;
+		}
+	}
+}
+
+/* After limits came or went: tell each cgroup which ones are below it now. */
+static void
+renest(struct ctx *c)
+{
+	struct limits *before = calloc(c->reg.ncg + 1, sizeof(*before));
+
+	if (before == NULL)
+		return;
+	for (size_t i = 0; i < c->reg.ncg; i++)
+		before[i] = c->reg.cg[i].lim;
+	find_inner(c);
+	for (size_t i = 0; i < c->reg.ncg; i++) {
+		struct reg_cgroup *rc = &c->reg.cg[i];
+		struct err e;
+
+		if (before[i].ninner == rc->lim.ninner &&
+		    memcmp(before[i].inner, rc->lim.inner,
+		    sizeof(rc->lim.inner)) == 0)
+			continue;
+		if (limiter_update(rc->pins, &rc->lim, &e) < 0)
+			note(&c->notes, "warning: %s", e.msg);
+	}
+	free(before);
+}
+
 static int
 load_ctx(struct ctx *c, struct err *e)
 {
@@ -176,6 +245,7 @@ load_ctx(struct ctx *c, struct err *e)
 		return -1;
 	}
 	reconcile(c);
+	find_inner(c);
 	return 0;
 }
 
@@ -545,6 +615,8 @@ cmd_limit(int argc, char **argv, struct err *e)
 		return EXIT_FAIL;
 	}
 	r = do_limit(&c, &a, e);
+	if (r == 0)
+		renest(&c);
 	if (save_ctx(&c, r < 0 ? &(struct err){ "" } : e) < 0)
 		r = -1;
 	close_ctx(&c);
@@ -615,6 +687,8 @@ cmd_unlimit(int argc, char **argv, struct err *e)
 		return EXIT_FAIL;
 	}
 	r = do_unlimit(&c, pid, e);
+	if (r == 0)
+		renest(&c);
 	if (save_ctx(&c, r < 0 ? &(struct err){ "" } : e) < 0)
 		r = -1;
 	close_ctx(&c);
@@ -735,7 +809,13 @@ collect(struct ctx *c, const struct reg_cgroup *rc, struct entry_status *es)
 		note(&c->notes, "warning: %s", e.msg);
 	if (fd >= 0)
 		close(fd);
-	es->attached = es->st.attached[CT_DOWN] && es->st.attached[CT_UP];
+	/* What the kernel holds decides, pinned or not. */
+	es->attached = es->st.running[CT_DOWN] && es->st.running[CT_UP];
+	if (es->attached && !(es->st.attached[CT_DOWN] &&
+	    es->st.attached[CT_UP]))
+		note(&c->notes, "cgroup %s has ct's programs attached, but not "
+		    "the pinned ones; 'ct limit' or 'ct unlimit' repairs it",
+		    rc->path);
 	es->have_stats = limiter_stats(rc->pins, es->stats, &e) == 0;
 }
 

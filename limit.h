@@ -14,6 +14,10 @@ struct dir_limit {
 
 struct limits {
 	struct dir_limit dir[2];	/* CT_DOWN, CT_UP */
+	/* Limited cgroups below this one, whose traffic goes first; derived
+	 * from the registry each time, not stored in it. */
+	uint32_t ninner;
+	struct ct_inner inner[CT_MAX_INNER];
 };
 
 #endif

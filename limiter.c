@@ -285,8 +285,11 @@ write_conf(int conf_fd, const struct limits *l, struct err *e)
 	struct ct_conf c;
 	__u32 key = 0;
 
+	memset(&c, 0, sizeof(c));
 	for (int d = 0; d < 2; d++)
 		c.dir[d] = rate_of(&l->dir[d]);
+	c.ninner = l->ninner;
+	memcpy(c.inner, l->inner, sizeof(c.inner));
 	if (bpf_map_update(conf_fd, &key, &c, BPF_ANY) < 0)
 		return errnof(e, "cannot write the limit into its map");
 	return 0;
@@ -552,17 +555,28 @@ prog_id(int fd, uint32_t *id)
 	return 0;
 }
 
+/* Look at every program attached to the cgroup for direction d: which of
+ * them are ct's, and whether the pinned one (id, or 0) is among them. */
 static int
-is_attached(int cgroup_fd, enum bpf_attach_type type, uint32_t id,
+query_ours(int cgroup_fd, int d, uint32_t pinned_id, struct attach_state *s,
     struct err *e)
 {
 	uint32_t ids[MAX_QUERY], n = MAX_QUERY;
 
-	if (bpf_prog_query(cgroup_fd, type, ids, &n) < 0)
+	if (bpf_prog_query(cgroup_fd, directions[d].type, ids, &n) < 0)
 		return errnof(e, "cannot query the cgroup's programs");
-	for (uint32_t i = 0; i < n; i++)
-		if (ids[i] == id)
-			return 1;
+	for (uint32_t i = 0; i < n; i++) {
+		int fd = bpf_prog_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;	/* gone meanwhile */
+		if (is_ours(fd, &directions[d])) {
+			s->running[d]++;
+			if (ids[i] == pinned_id)
+				s->attached[d] = 1;
+		}
+		close(fd);
+	}
 	return 0;
 }
 
@@ -572,22 +586,21 @@ limiter_state(int cgroup_fd, const char *pins, struct attach_state *s,
 {
 	memset(s, 0, sizeof(*s));
 	for (int d = 0; d < 2; d++) {
-		int fd = pinned_prog(pins, &directions[d]), r = 0;
-		uint32_t id;
+		int fd = pinned_prog(pins, &directions[d]);
+		uint32_t id = 0;
 
 		if (fd < 0 && errno == EEXIST)
 			return pin_error(e, pins, directions[d].pin);
-		if (fd < 0)
-			continue;
-		s->pinned[d] = 1;
-		if (prog_id(fd, &id) < 0)
-			r = errnof(e, "cannot read program info");
-		else if (cgroup_fd >= 0)
-			r = is_attached(cgroup_fd, directions[d].type, id, e);
-		close(fd);
-		if (r < 0)
+		if (fd >= 0) {
+			s->pinned[d] = 1;
+			if (prog_id(fd, &id) < 0) {
+				close(fd);
+				return errnof(e, "cannot read program info");
+			}
+			close(fd);
+		}
+		if (cgroup_fd >= 0 && query_ours(cgroup_fd, d, id, s, e) < 0)
 			return -1;
-		s->attached[d] = r;
 	}
 	return 0;
 }

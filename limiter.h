@@ -24,6 +24,8 @@ struct dir_stats {
 struct attach_state {
 	int pinned[2];		/* the program's pin exists */
 	int attached[2];	/* and the cgroup has it attached */
+	int running[2];		/* how many of ct's programs the cgroup has,
+				   pinned or not */
 };
 
 /* The burst ct uses when none is given. */

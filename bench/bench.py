@@ -362,6 +362,8 @@ def main():
     ap.add_argument("--burst", help="ct limit --burst for the TCP cells")
     ap.add_argument("--cost-only", action="store_true",
                     help="only the cost rows")
+    ap.add_argument("--nested-only", action="store_true",
+                    help="only the nested cgroups rows")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: must run as root")
@@ -381,7 +383,7 @@ def main():
                                              "target", "", "details"))
         b = Bench(lab, seconds, omit, args.burst)
         rates = ["10mbit"] if args.smoke else args.tcp_only or RATES
-        if args.cost_only:
+        if args.cost_only or args.nested_only:
             rates = []
         ccs = ["bbr"] if args.smoke else ["bbr", "cubic"]
         for rate in rates:
@@ -400,12 +402,13 @@ def main():
                             "%d B, burst %d B" % (c["first_s"], c["burst"]))
         if args.tcp_only:
             return 1 if rep.missed else 0
-        if not args.smoke and not args.cost_only:
+        if not args.smoke and not args.cost_only and not args.nested_only:
             for direction in ("down", "up"):
                 c = b.tcp_cell("10mbit", direction, "cubic", flows=4)
                 rep.row("4 flows 10mbit %s: IP rate/limit" % direction,
                         "%.3f" % c["ip"], "1 ± %g" % tol,
                         within(c["ip"], tol), "retrans %d" % c["retrans"])
+        if not args.smoke and not args.cost_only and not args.nested_only:
             cg5, cg20 = lab.cgroup("two-5"), lab.cgroup("two-20")
             r5, r20 = b.parallel([(cg5, "5mbit"), (cg20, "20mbit")])
             unlimit_all([cg5, cg20])
@@ -413,6 +416,7 @@ def main():
                     "1 ± %g" % tol, within(r5 / 5e6, tol))
             rep.row("two cgroups: 20mbit one", "%.3f" % (r20 / 20e6),
                     "1 ± %g" % tol, within(r20 / 20e6, tol))
+        if not args.smoke and not args.cost_only:
             parent = lab.cgroup("parent")
             child = lab.cgroup("child", parent)
             ct("limit", str(lab.sleeper(parent)), "20mbit")
@@ -423,6 +427,9 @@ def main():
                     "%.3f" % ((rc + rp) / 20e6), "1 ± %g" % tol,
                     within((rc + rp) / 20e6, tol))
             unlimit_all([child, parent])
+        if args.nested_only:
+            return 1 if rep.missed else 0
+        if not args.smoke and not args.cost_only:
             for direction in ("down", "up"):
                 r = b.udp_cell("10mbit", direction)
                 rep.row("UDP at 2x 10mbit %s: received/limit" % direction,
