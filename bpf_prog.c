@@ -122,7 +122,7 @@ static __attribute__((always_inline)) int
 take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
     int inner)
 {
-	__u64 cost = len << CT_FP_SHIFT, reserve = 0;
+	__u64 cost = len << CT_FP_SHIFT, reserve = 0, need;
 	__u64 elapsed;
 
 	/* Another CPU may have read a later clock and taken the lock first. */
@@ -135,13 +135,15 @@ take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
 	else
 		b->tokens_fp += elapsed * r->rate_fp;
 	/* Also where user space has just made the bucket smaller. */
-	if (b->tokens_fp > r->burst_fp)
+	if (b->tokens_fp > (__s64)r->burst_fp)
 		b->tokens_fp = r->burst_fp;
 	if (inner)
 		b->inner_ns = now;
 	else if (now - b->inner_ns < INNER_HOLD_NS)
 		reserve = r->burst_fp / 2;
-	if (b->tokens_fp < cost + reserve)
+	/* A packet larger than the whole bucket needs it full. */
+	need = cost + reserve < r->burst_fp ? cost + reserve : r->burst_fp;
+	if (b->tokens_fp < (__s64)need)
 		return 0;
 	b->tokens_fp -= cost;
 	return 1;

@@ -22,12 +22,13 @@
 #define CT_DOWN 0	/* ingress */
 #define CT_UP 1		/* egress */
 #define CT_FP_SHIFT 32
+#define CT_MAX_DEBT (256 * 1024)	/* bytes; above any GSO packet */
 
 /* Written by user space only; rate_fp == 0 means no limit this way. */
 struct ct_rate {
 	__u64 rate_fp;		/* bytes per nanosecond */
 	__u64 burst_fp;		/* bucket depth */
-	__u64 fill_ns;		/* time to fill an empty bucket: burst / rate */
+	__u64 fill_ns;		/* time to fill the bucket from its deepest debt */
 };
 
 /*
@@ -50,11 +51,16 @@ struct ct_conf {
 	struct ct_inner inner[CT_MAX_INNER];
 };
 
-/* Written by the program only, under the lock. */
+/*
+ * Written by the program only, under the lock.  A packet larger than the
+ * whole bucket (a 64 KiB GSO packet at a low rate) may pass when the bucket
+ * is full and leave it in debt, which the refill pays back before anything
+ * else passes: the bucket can stay about a second deep at any rate.
+ */
 struct ct_bucket {
 	struct bpf_spin_lock lock;
 	__u32 pad;
-	__u64 tokens_fp;
+	__s64 tokens_fp;
 	__u64 last_ns;
 	__u64 inner_ns;		/* when a packet of an inner limit last passed */
 	__u64 passed_bytes;

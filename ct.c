@@ -95,6 +95,9 @@ open_ctx(struct ctx *c, int create, struct err *e)
 {
 	memset(c, 0, sizeof(*c));
 	c->rf.dir_fd = c->rf.lock_fd = -1;
+	if (getuid() != geteuid() || getgid() != getegid())
+		return errf(e, "refusing to run setuid or setgid (see the "
+		    "README's security section)");
 	if (!has_privilege())
 		return errf(e, "permission denied: ct must run as root "
 		    "(it needs CAP_BPF and CAP_NET_ADMIN)");
@@ -973,7 +976,7 @@ static const struct command commands[] = {
 	    "--isolate  move PID into a new cgroup of its own first (needed for\n"
 	    "           a process in the root cgroup)\n"
 	    "--burst    bucket size in tc's size units (default: one second of\n"
-	    "           the rate, at least 32kb down and 128kb up)\n" },
+	    "           the rate, at least 32kb down and 64kb up)\n" },
 	{ "unlimit", cmd_unlimit,
 	    "usage: ct unlimit PID\n\n"
 	    "Remove the limit set for PID, even after the process has exited.\n"

@@ -19,15 +19,16 @@
 
 #define BPFFS_DEFAULT "/sys/fs/bpf"
 /*
- * The smallest default buckets.  On egress TCP's segmentation offload hands
- * ct packets of up to 64 KiB, even at low rates, and a packet larger than the
- * bucket never passes.  On ingress GRO only merges what arrives back to back,
- * a few segments at low rates, and a small bucket keeps the idle periods of a
- * slow TCP flow from adding up to a burst above the limit.
+ * The smallest default buckets.  A small bucket keeps the idle spells of a
+ * slow TCP flow from adding up to a burst above the limit.  On egress TCP's
+ * segmentation offload hands ct packets of up to 64 KiB even at low rates;
+ * such a packet waits for a full bucket and then leaves it in debt, and a
+ * sender told of congestion that often (BBR in particular) slows far below
+ * the limit: there, the bucket holds at least one such packet.
  */
 static const uint64_t burst_floor[2] = {
 	[CT_DOWN] = 32 * 1024,
-	[CT_UP] = 128 * 1024,
+	[CT_UP] = 64 * 1024,
 };
 #define BURST_CEILING (1ULL << 30)
 #define MAX_QUERY 64			/* the kernel's limit per cgroup and hook */
@@ -87,7 +88,8 @@ rate_of(const struct dir_limit *d)
 	if (c.rate_fp == 0)
 		c.rate_fp = 1;
 	c.burst_fp = d->burst_bytes << CT_FP_SHIFT;
-	c.fill_ns = c.burst_fp / c.rate_fp;
+	c.fill_ns = (c.burst_fp + ((uint64_t)CT_MAX_DEBT << CT_FP_SHIFT)) /
+	    c.rate_fp;
 	return c;
 }
 
