@@ -147,7 +147,7 @@ reconcile(struct ctx *c)
 {
 	for (size_t i = 0; i < c->reg.ncg;) {
 		struct reg_cgroup *rc = &c->reg.cg[i];
-		int fd = open_entry_cgroup(c, rc);
+		int fd = open_entry_cgroup(c, rc), r;
 		struct err e;
 
 		if (fd >= 0) {
@@ -155,8 +155,10 @@ reconcile(struct ctx *c)
 			i++;
 			continue;
 		}
-		if (limiter_detach(-1, rc->pins, &e) < 0) {
+		r = limiter_detach(-1, rc->pins, &e);
+		if (r != 0)
 			note(&c->notes, "warning: %s", e.msg);
+		if (r < 0) {
 			i++;
 			continue;
 		}
@@ -310,6 +312,10 @@ teardown(struct ctx *c, struct reg_cgroup *rc, struct err *e)
 	int fd = open_entry_cgroup(c, rc), r;
 
 	r = limiter_detach(fd, rc->pins, e);
+	if (r > 0) {
+		note(&c->notes, "warning: %s", e->msg);
+		r = 0;
+	}
 	if (r == 0 && fd >= 0)
 		r = sweep_strays(c, fd, rc->path, e);
 	if (fd >= 0)
@@ -485,9 +491,15 @@ enforce(struct ctx *c, struct reg_cgroup *rc, struct err *e)
 		if (st.pinned[CT_DOWN] || st.pinned[CT_UP])
 			note(&c->notes, "the programs of cgroup %s were not "
 			    "attached; attaching them again", rc->path);
-		r = limiter_detach(fd, rc->pins, e);
+		char root[256];
+
+		/* A foreign pin in the way (r > 0) stops the new ones too. */
+		r = limiter_detach(fd, rc->pins, e) != 0 ? -1 : 0;
 		if (r == 0)
 			r = sweep_strays(c, fd, rc->path, e);
+		/* The bpffs may have been unmounted since. */
+		if (r == 0)
+			r = limiter_pin_root(root, sizeof(root), 1, e);
 		if (r == 0)
 			r = limiter_attach(fd, rc->pins, &rc->lim, e);
 	}
@@ -629,6 +641,12 @@ cmd_limit(int argc, char **argv, struct err *e)
 /* ---- unlimit ---- */
 
 static int
+is_target(const struct reg_pid *p, pid_t pid, int live_entry, uint64_t live)
+{
+	return p->pid == pid && (!live_entry || p->start == live);
+}
+
+static int
 do_unlimit(struct ctx *c, pid_t pid, struct err *e)
 {
 	uint64_t live = 0;
@@ -639,34 +657,36 @@ do_unlimit(struct ctx *c, pid_t pid, struct err *e)
 	for (size_t i = 0; i < c->reg.ncg; i++)
 		if (alive && find_pid(&c->reg.cg[i], pid, live) >= 0)
 			live_entry = 1;
-	for (size_t i = 0; i < c->reg.ncg; i++) {
-		struct reg_cgroup *rc = &c->reg.cg[i];
-
-		for (size_t p = 0; p < rc->npids;) {
-			int match = rc->pids[p].pid == pid &&
-			    (!live_entry || rc->pids[p].start == live);
-
-			if (!match) {
-				p++;
-				continue;
-			}
-			registry_drop_pid(rc, p);
-			c->dirty = found = 1;
-		}
-	}
-	if (!found) {
-		note(&c->notes, "process %d is not limited; nothing to do",
-		    (int)pid);
-		return 0;
-	}
 	for (size_t i = 0; i < c->reg.ncg;) {
-		if (c->reg.cg[i].npids > 0) {
+		struct reg_cgroup *rc = &c->reg.cg[i];
+		size_t n = 0;
+
+		for (size_t p = 0; p < rc->npids; p++)
+			n += is_target(&rc->pids[p], pid, live_entry, live);
+		if (n == 0) {
 			i++;
 			continue;
 		}
-		if (teardown(c, &c->reg.cg[i], e) < 0)
-			return -1;
+		found = 1;
+		/* Its last limited process: the limit goes, or stays whole so
+		 * that the unlimit can be tried again. */
+		if (n == rc->npids) {
+			if (teardown(c, rc, e) < 0)
+				return -1;
+			continue;
+		}
+		for (size_t p = 0; p < rc->npids;) {
+			if (is_target(&rc->pids[p], pid, live_entry, live))
+				registry_drop_pid(rc, p);
+			else
+				p++;
+		}
+		c->dirty = 1;
+		i++;
 	}
+	if (!found)
+		note(&c->notes, "process %d is not limited; nothing to do",
+		    (int)pid);
 	return 0;
 }
 
@@ -856,19 +876,47 @@ print_text(const struct entry_status *es)
 	printf("\n");
 }
 
-static void
-json_string(const char *s)
+/* The length of the valid UTF-8 sequence at s, or 0. */
+static size_t
+utf8_len(const unsigned char *s)
 {
-	putchar('"');
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
+	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	uint32_t cp = s[0] & (0x3f >> (n - 1));
 
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			printf("\\u%04x", ch);
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and what lies past U+10FFFF. */
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string.  Cgroup names are bytes, JSON text is UTF-8: a byte that is
+ * not part of valid UTF-8 is written as \u00XX, the character of that value.
+ */
+static void
+json_string(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	putchar('"');
+	while (*s != '\0') {
+		size_t n = *s >= 0x80 ? utf8_len(s) : 1;
+
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if (*s < 0x20 || *s == 0x7f || n == 0)
+			printf("\\u%04x", *s);
 		else
-			putchar(ch);
+			fwrite(s, 1, n, stdout);
+		s += n ? n : 1;
 	}
 	putchar('"');
 }

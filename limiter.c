@@ -362,42 +362,52 @@ pin_all(const char *pins, const struct objects *o, struct err *e)
 	return 0;
 }
 
+/* Remove the pin of fd, unless fd says it is not ct's; then name it. */
 static void
-unpin(const char *pins, const char *name, int fd)
+unpin(const char *pins, const char *name, int fd, const char **foreign)
 {
 	char path[512];
 
-	/* Only ct's own objects: a pin someone put in their place stays. */
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EEXIST)
+			*foreign = name;
 		return;
+	}
 	close(fd);
 	if (pin_path(path, sizeof(path), pins, name) == 0)
 		unlink(path);
 }
 
-/* Remove the pins, programs first; a pin that is not there is removed. */
-static void
+/*
+ * Remove the pins, programs first; a pin that is not there is removed.  A
+ * pin that someone put in place of ct's stays, and is returned.
+ */
+static const char *
 unpin_all(const char *pins)
 {
+	const char *foreign = NULL;
+
 	for (int d = 0; d < 2; d++) {
 		const struct direction *dir = &directions[d];
 
-		unpin(pins, dir->pin, pinned_prog(pins, dir));
+		unpin(pins, dir->pin, pinned_prog(pins, dir), &foreign);
 		crash_point("unpin-program");
 		unpin(pins, dir->bucket_pin, pinned_map(pins, dir->bucket_pin,
-		    "ct_bucket", sizeof(struct ct_bucket)));
+		    "ct_bucket", sizeof(struct ct_bucket)), &foreign);
 	}
 	unpin(pins, CONF_PIN, pinned_map(pins, CONF_PIN, "ct_conf",
-	    sizeof(struct ct_conf)));
+	    sizeof(struct ct_conf)), &foreign);
 	rmdir(pins);
+	return foreign;
 }
 
 int
 limiter_unpin_all(const char *root, int *count, struct err *e)
 {
+	char pins[512], left[600] = "";
 	struct dirent *d;
 	DIR *dir = opendir(root);
-	char pins[512];
+	const char *foreign;
 
 	if (dir == NULL)
 		return errno == ENOENT ? 0 : errnof(e, "cannot read %s", root);
@@ -406,10 +416,14 @@ limiter_unpin_all(const char *root, int *count, struct err *e)
 		    snprintf(pins, sizeof(pins), "%s/%s", root, d->d_name) >=
 		    (int)sizeof(pins))
 			continue;
-		unpin_all(pins);
+		foreign = unpin_all(pins);
+		if (foreign != NULL && left[0] == '\0')
+			snprintf(left, sizeof(left), "%s/%s", pins, foreign);
 		(*count)++;
 	}
 	closedir(dir);
+	if (left[0] != '\0')
+		return errf(e, "%s is not ct's; left it in place", left);
 	if (rmdir(root) < 0 && errno != ENOENT)
 		return errnof(e, "cannot remove %s", root);
 	return 0;
@@ -497,6 +511,7 @@ limiter_update(const char *pins, const struct limits *l, struct err *e)
 int
 limiter_detach(int cgroup_fd, const char *pins, struct err *e)
 {
+	const char *foreign;
 	int failed = 0;
 
 	for (int d = 0; d < 2; d++) {
@@ -516,8 +531,11 @@ limiter_detach(int cgroup_fd, const char *pins, struct err *e)
 	}
 	if (failed)
 		return -1;
-	unpin_all(pins);
+	foreign = unpin_all(pins);
 	crash_point("detach-unpinned");
+	if (foreign != NULL)
+		return errf(e, "%s/%s is not ct's; left it in place", pins,
+		    foreign), 1;
 	return 0;
 }
 

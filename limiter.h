@@ -50,6 +50,7 @@ int limiter_update(const char *pins, const struct limits *l, struct err *e);
  * Detach what the pins name from cgroup_fd (-1 when the cgroup is gone and
  * the kernel has detached them itself), then remove the pins.  A program
  * that cannot be detached keeps its pin, so it is never lost track of.
+ * Returns 1, with a message in e, when it left a pin that is not ct's.
  */
 int limiter_detach(int cgroup_fd, const char *pins, struct err *e);
 int limiter_stats(const char *pins, struct dir_stats st[2], struct err *e);
