@@ -395,3 +395,64 @@ setup() {
 teardown() {
     common_teardown
 }
+
+# ---------------------------------------------------------------- after damage or a crash
+
+# lost_programs CG...: ct programs loaded but neither pinned nor attached to a CG, "ID NAME"
+lost_programs() {
+    python3 - "$@" <<'PY'
+import json, os, subprocess, sys
+def bpftool(*args):
+    out = subprocess.run(["bpftool", "-j", *args], capture_output=True, check=True).stdout
+    return json.loads(out.strip() or b"[]")
+attached = {a["id"] for cg in sys.argv[1:] if os.path.isdir(cg)
+            for a in bpftool("cgroup", "show", cg)}
+for p in bpftool("-f", "prog", "show"):
+    if p.get("name") in ("ct_ingress", "ct_egress") and not p.get("pinned") \
+            and p["id"] not in attached:
+        print(p["id"], p["name"])
+PY
+}
+
+_no_lost_programs() {
+    local lost
+    lost=$(lost_programs "$@") && [[ -z $lost ]]
+}
+
+# expect_truthful CG...: `ct status --json` exits 0, says `attached` for each CG that
+# has an entry exactly when bpftool shows ct_ingress and ct_egress on it, and every
+# program of ct's is attached to a CG or pinned
+expect_truthful() {
+    local cg id attached pair
+    load_status || return
+    for cg in "$@"; do
+        [[ -d $cg ]] || continue
+        id=$(cg_id "$cg")
+        attached=$(status_get "[c['attached'] for c in d['cgroups'] if c['id'] == $id]") || return
+        pair=false
+        [[ $(ct_progs_on "$cg" | awk '{ print $2 }' | sort | xargs) == "ct_egress ct_ingress" ]] &&
+            pair=true
+        [[ $attached == "[]" ]] ||
+            expect_eq "attached of $(cg_rel "$cg") in ct status" "[$pair]" "$attached" || return
+    done
+    eventually _no_lost_programs "$@" ||
+        fail "programs of ct's neither attached nor pinned:" "$(lost_programs "$@")"
+}
+
+# expect_accounted CG...: every ct program on each CG is the one pinned for the CG's
+# entry in the last `load_status`
+expect_accounted() {
+    local cg rel id prog name pinned
+    for cg in "$@"; do
+        [[ -d $cg ]] || continue
+        rel=$(cg_rel "$cg") id=$(cg_id "$cg")
+        while read -r prog name _; do
+            [[ $(status_get "[c['id'] for c in d['cgroups'] if c['id'] == $id]") == "[$id]" ]] ||
+                fail "$name (id $prog) is attached to $rel, and ct status has no entry for it:" \
+                    "$STATUS_JSON" || return
+            pinned=$(loaded_rows prog pinned "$CT_PINS/$id/${name#ct_}" 2>/dev/null |
+                awk '{ print $1 }')
+            expect_eq "program pinned as $CT_PINS/$id/${name#ct_}" "$prog" "$pinned" || return
+        done < <(ct_progs_on "$cg")
+    done
+}
