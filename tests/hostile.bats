@@ -541,7 +541,7 @@ in_cgroup_or_gone() {
         expect_no_ct_on "$c"
         [[ ! -e $c/ct-$pid ]] || fail "ct limit $iso $pid (exit ${exits[-1]}) left $c/ct-$pid"
     done
-    note "60 races: $(printf '%s\n' "${exits[@]}" | sort | uniq -c | awk '{ printf "%s exit %s, ", $1, $2 }')"
+    note "${#exits[@]} races: $(printf '%s\n' "${exits[@]}" | sort | uniq -c | awk '{ printf "%s exit %s, ", $1, $2 }')"
     run --separate-stderr "$CT" cleanup
     expect_status 0
     expect_nothing_loaded

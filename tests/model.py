@@ -436,19 +436,20 @@ class ModelTest:
         return registered, m, torn
 
     def predict_unlimit(self, pid, ours):
+        """The living process's limit if it has one, else every dead process's
+        of that pid; an entry whose last process goes is torn down."""
         m = self.model.copy()
         live = start_time(pid)
         torn = []
         live_entry = live is not None and any((pid, live) in e.pids for e in m.entries.values())
-        found = False
-        for e in m.entries.values():
+        for e in list(m.entries.values()):
             keep = [(p, s) for p, s in e.pids if p != pid or (live_entry and s != live)]
-            found |= len(keep) != len(e.pids)
-            e.pids = keep
-        if found:
-            for e in list(m.entries.values()):
-                if not e.pids:
-                    self.undo_entry(m, e, torn, ours)
+            if len(keep) == len(e.pids):
+                continue
+            if keep:
+                e.pids = keep
+            else:
+                self.undo_entry(m, e, torn, ours)
         m.excused.difference_update(t.id for t in torn)
         return m, torn
 
