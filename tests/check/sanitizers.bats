@@ -2,7 +2,7 @@
 # Run by make check: the parsers under libFuzzer, and the common commands
 # under valgrind.  Both need the builds that make check makes first.
 
-load ../helpers
+BATS_TEST_DIRNAME=${BATS_TEST_DIRNAME%/*} load helpers
 
 TOP=$BATS_TEST_DIRNAME/../..
 
