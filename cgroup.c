@@ -170,11 +170,17 @@ cgroup_drain(const char *from, const char *to, struct err *e)
 }
 
 int
+cgroup_mark(const char *abs)
+{
+	return setxattr(abs, MARK_NAME, MARK_VALUE, strlen(MARK_VALUE), 0);
+}
+
+int
 cgroup_make(const char *abs, struct err *e)
 {
 	if (mkdir(abs, 0755) < 0)
 		return errnof(e, "cannot create cgroup %s", abs);
-	if (setxattr(abs, MARK_NAME, MARK_VALUE, strlen(MARK_VALUE), 0) < 0) {
+	if (cgroup_mark(abs) < 0) {
 		errnof(e, "cannot mark cgroup %s as ct's", abs);
 		rmdir(abs);
 		return -1;

@@ -27,6 +27,7 @@ int cgroup_drain(const char *from, const char *to, struct err *e);
 
 /* A cgroup that ct creates carries a mark, so that it can be found again. */
 int cgroup_make(const char *abs, struct err *e);
+int cgroup_mark(const char *abs);
 int cgroup_is_ours(const char *abs);
 int cgroup_remove(const char *abs, struct err *e);
 

@@ -217,25 +217,26 @@ find_inner(struct ctx *c)
 static void
 renest(struct ctx *c)
 {
-	struct limits *before = calloc(c->reg.ncg + 1, sizeof(*before));
-
-	if (before == NULL)
-		return;
-	for (size_t i = 0; i < c->reg.ncg; i++)
-		before[i] = c->reg.cg[i].lim;
 	find_inner(c);
 	for (size_t i = 0; i < c->reg.ncg; i++) {
 		struct reg_cgroup *rc = &c->reg.cg[i];
 		struct err e;
 
-		if (before[i].ninner == rc->lim.ninner &&
-		    memcmp(before[i].inner, rc->lim.inner,
-		    sizeof(rc->lim.inner)) == 0)
-			continue;
 		if (limiter_update(rc->pins, &rc->lim, &e) < 0)
 			note(&c->notes, "warning: %s", e.msg);
 	}
-	free(before);
+}
+
+/* Mark the cgroup a ct killed during --isolate had made but not marked. */
+static void
+finish_making(struct ctx *c)
+{
+	char abs[4096];
+
+	if (registry_making(&c->rf, abs, sizeof(abs)) == 1 &&
+	    access(abs, F_OK) == 0 && !cgroup_is_ours(abs))
+		cgroup_mark(abs);
+	registry_set_making(&c->rf, NULL);
 }
 
 static int
@@ -249,6 +250,7 @@ load_ctx(struct ctx *c, struct err *e)
 		    "ct's state)");
 		return -1;
 	}
+	finish_making(c);
 	reconcile(c);
 	find_inner(c);
 	return 0;
@@ -424,6 +426,7 @@ isolation_cgroup(struct ctx *c, pid_t pid, char *rel, size_t len,
 {
 	char abs[4096], name[32];
 	const char *base = strrchr(rel, '/') + 1;
+	int failed;
 
 	snprintf(name, sizeof(name), "ct-%d", (int)pid);
 	if (abs_path(c, rel, abs, sizeof(abs), e) < 0)
@@ -439,7 +442,14 @@ isolation_cgroup(struct ctx *c, pid_t pid, char *rel, size_t len,
 	if (snprintf(rel, len, "%s/%s", strcmp(origin, "/") == 0 ? "" : origin,
 	    name) >= (int)len || abs_path(c, rel, abs, sizeof(abs), e) < 0)
 		return errf(e, "cgroup path too long");
-	if (cgroup_make(abs, e) < 0 && !(errno == EEXIST && cgroup_is_ours(abs)))
+	/* Written down first, but only a name that does not exist yet: a ct
+	 * killed before the mark must never lead the next to mark another's. */
+	if (access(abs, F_OK) < 0 && registry_set_making(&c->rf, abs) < 0)
+		return errnof(e, "cannot write down cgroup %s", rel);
+	failed = cgroup_make(abs, e) < 0 &&
+	    !(errno == EEXIST && cgroup_is_ours(abs));
+	registry_set_making(&c->rf, NULL);
+	if (failed)
 		return -1;
 	crash_point("isolate-made");
 	*move = 1;
@@ -770,11 +780,12 @@ cmd_cleanup(int argc, char **argv, struct err *e)
 	(void)argv;
 	if (argc > 0)
 		return errf(e, "cleanup takes no arguments"), EXIT_USAGE;
-	if (open_ctx(&c, 0, e) < 0) {
+	if (open_ctx(&c, 1, e) < 0) {
 		close_ctx(&c);
 		return EXIT_FAIL;
 	}
 	s.c = &c;
+	finish_making(&c);
 	if (registry_load(&c.rf, &c.reg, e) < 0)
 		note(&c.notes, "warning: %s; removing what the kernel holds "
 		    "instead", e->msg);

@@ -30,6 +30,7 @@
 #define FILE_NAME "registry"
 #define TEMP_NAME "registry.tmp"
 #define LOCK_NAME "lock"
+#define MAKING_NAME "making"
 #define MAX_SIZE (16 << 20)
 
 /* ---- the directory and its lock ---- */
@@ -110,6 +111,11 @@ registry_lock(struct regfile *rf, int create, struct err *e)
 			return -1;
 		rf->lock_fd = openat(rf->dir_fd, LOCK_NAME,
 		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (rf->lock_fd < 0 && errno == ENOENT) {
+			/* A cleanup removed the directory meanwhile. */
+			registry_unlock(rf);
+			continue;
+		}
 		if (rf->lock_fd < 0) {
 			errnof(e, "cannot open %s/%s", REGISTRY_DIR, LOCK_NAME);
 			close(rf->dir_fd);
@@ -248,17 +254,58 @@ registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 }
 
 int
-registry_destroy(struct regfile *rf, struct err *e)
+registry_set_making(struct regfile *rf, const char *abs)
 {
-	static const char *const names[] = { FILE_NAME, TEMP_NAME, LOCK_NAME };
+	int fd, bad;
 
 	if (rf->dir_fd < 0)
 		return 0;
-	for (size_t i = 0; i < 3; i++)
+	if (abs == NULL)
+		return unlinkat(rf->dir_fd, MAKING_NAME, 0) < 0 && errno != ENOENT
+		    ? -1 : 0;
+	fd = openat(rf->dir_fd, MAKING_NAME,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	bad = write_all(fd, abs, strlen(abs)) < 0;
+	if (close(fd) < 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+int
+registry_making(struct regfile *rf, char *abs, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if (rf->dir_fd < 0)
+		return 0;
+	fd = openat(rf->dir_fd, MAKING_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, abs, len - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	abs[n] = '\0';
+	return 1;
+}
+
+int
+registry_destroy(struct regfile *rf, struct err *e)
+{
+	static const char *const names[] = { FILE_NAME, TEMP_NAME, LOCK_NAME,
+	    MAKING_NAME };
+
+	if (rf->dir_fd < 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (unlinkat(rf->dir_fd, names[i], 0) < 0 && errno != ENOENT)
 			return errnof(e, "cannot remove %s/%s", REGISTRY_DIR,
 			    names[i]);
-	if (rmdir(REGISTRY_DIR) < 0 && errno != ENOENT)
+	/* Not empty: a ct that started meanwhile made its lock there. */
+	if (rmdir(REGISTRY_DIR) < 0 && errno != ENOENT && errno != ENOTEMPTY)
 		return errnof(e, "cannot remove %s", REGISTRY_DIR);
 	return 0;
 }

@@ -54,6 +54,14 @@ void registry_unlock(struct regfile *rf);
 int registry_load(struct regfile *rf, struct registry *r, struct err *e);
 int registry_save(struct regfile *rf, const struct registry *r,
     struct err *e);
+/*
+ * The cgroup --isolate is about to make, kept until it carries ct's mark
+ * (NULL forgets it), so that a ct killed in between leaves its name behind.
+ * registry_making gives 1 and the name when there is one, else 0.
+ */
+int registry_set_making(struct regfile *rf, const char *abs);
+int registry_making(struct regfile *rf, char *abs, size_t len);
+
 /* Remove the registry, its lock and its directory, still holding the lock. */
 int registry_destroy(struct regfile *rf, struct err *e);
 

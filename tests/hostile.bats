@@ -541,11 +541,41 @@ in_cgroup_or_gone() {
         expect_no_ct_on "$c"
         [[ ! -e $c/ct-$pid ]] || fail "ct limit $iso $pid (exit ${exits[-1]}) left $c/ct-$pid"
     done
-    note "${#exits[@]} races: $(printf '%s\n' "${exits[@]}" | sort | uniq -c | awk '{ printf "%s exit %s, ", $1, $2 }')"
+    note "${#exits[@]} races: $(printf '%s\n' "${exits[@]}" | sort | uniq -c | awk '{ print $1 " exited " $2 }' | paste -sd, - | sed 's/,/, /g')"
     run --separate-stderr "$CT" cleanup
     expect_status 0
     expect_nothing_loaded
     expect_no_pins_at_all
+}
+
+@test "ct killed while it makes its cgroup for --isolate: the next ct isolates and removes it" {
+    local a p
+    a=$(new_cgroup)
+    spawn_sleeper "$a"
+    p=$SPAWNED
+    # A limit makes the cgroup within its first half millisecond: kills sweep that span.
+    run --separate-stderr python3 - "$CT" "$p" "$a" <<'PY'
+import os, subprocess, sys, time
+ct, pid, cg = sys.argv[1:]
+killed = 0
+for n in range(200):
+    delay = n % 20 * 0.000025
+    limit = subprocess.Popen([ct, "limit", "--isolate", pid, "10mbit"], stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    limit.kill()
+    killed += limit.wait() == -9
+    for args in (["limit", "--isolate", pid, "10mbit"], ["unlimit", pid]):
+        r = subprocess.run([ct, *args], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"after a limit --isolate killed {delay * 1000:.3f} ms in, "
+                     f"ct {' '.join(args)} exited {r.returncode}: {r.stderr.strip()}")
+    if os.path.exists(f"{cg}/ct-{pid}"):
+        sys.exit(f"ct unlimit left {cg}/ct-{pid}")
+print(f"{killed} of 200 limits killed before they finished")
+PY
+    expect_status 0
+    note "$output"
+    expect_eq "cgroup of $p" "$(cg_rel "$a")" "$(proc_cgroup "$p")"
 }
 
 @test "a hook that already holds 64 programs: limit fails, says so, and leaves nothing" {

@@ -42,6 +42,7 @@ HOOK_OF = {"cgroup_inet_ingress": "ingress", "cgroup_inet_egress": "egress"}
 CT_PROG_OF = {"ingress": "ct_ingress", "egress": "ct_egress"}
 CT_MAPS = {"ct_conf", "ct_bucket"}
 NCGROUPS = 8
+CT_MAX_INNER = 8
 NPROCS = 16
 BURST_FLOOR = {"down": 32 << 10, "up": 64 << 10}
 BURST_CEILING = 1 << 30
@@ -274,6 +275,9 @@ class ModelTest:
         self.pending = None     # what a killed ct may have left, until the next status
         self.limited_ok = set()  # cgroup ids on which a `ct limit` has exited 0
         self.unpin_expected = set()  # entries whose cgroup went: the next ct unpins them
+        # ct was killed since the last limit or unlimit that succeeded, which
+        # rewrites what the conf maps say of nesting
+        self.conf_unsure = False
 
     # ---- helpers
 
@@ -476,11 +480,23 @@ class ModelTest:
             raise Violation(f"after {what}: expected one ct_ingress and one ct_egress "
                             f"(multi) on {rel} (id {cid}), bpftool shows {seen}")
 
-    def expect_conf(self, e, what):
-        """The kernel enforces what the registry says: the entry's conf map."""
+    def expect_conf(self, e, what, m=None):
+        """The kernel enforces what the registry says: the entry's conf map holds
+        its rates, and the limited cgroups below it, whose traffic goes first."""
         dump = bpftool("map", "dump", "pinned", f"{PIN_ROOT}/{e.id}/conf")
         words = bytes(int(b, 16) for b in dump[0]["value"])
-        got = [int.from_bytes(words[i:i + 8], sys.byteorder) for i in range(0, 48, 8)]
+
+        def u(offset, size=8):
+            return int.from_bytes(words[offset:offset + size], sys.byteorder)
+
+        got = [u(i) for i in range(0, 48, 8)]
+        inner = {u(56 + 16 * k): u(64 + 16 * k, 4) for k in range(min(u(48, 4), CT_MAX_INNER))}
+        below = {o.id: o.path.count("/") for o in (m or self.model).entries.values()
+                 if o.path.startswith(e.path.rstrip("/") + "/")}
+        if len(below) <= CT_MAX_INNER and any(inner.get(i) != lv for i, lv in below.items()) \
+                or len(below) > CT_MAX_INNER and len(inner) < CT_MAX_INNER:
+            raise Violation(f"after {what}: the conf map of {e.path} names the limited cgroups "
+                            f"{inner} (id: level) below it; the registry has {below}")
         for n, d in enumerate(("down", "up")):
             bits, burst = e.limits[d]
             rate_fp, burst_fp, _ = got[3 * n:3 * n + 3]
@@ -560,9 +576,10 @@ class ModelTest:
         self.expect_rc(res, 0)
         _, final, torn = self.predict_limit(proc.pid, args, target, origin, target_id, ours)
         self.model = final
+        self.conf_unsure = False
         self.limited_ok.add(target_id)
         self.expect_pair(target, res.argv)
-        self.expect_conf(final.entries[target_id], res.argv)
+        self.expect_conf(final.entries[target_id], res.argv, final)
         if ids_before is not None:
             ids_after = sorted(a["id"] for a in self.ct_attachments(target))
             if ids_after != ids_before:
@@ -594,6 +611,7 @@ class ModelTest:
             return f"{res.argv} killed"
         self.expect_rc(res, 0)
         self.model = final
+        self.conf_unsure = False
         for e in torn:
             self.expect_nothing_on(e, res.argv)
         return f"{res.argv} (tore down {[e.path for e in torn]})"
@@ -633,6 +651,7 @@ class ModelTest:
         _, op = self.rng.choice(choices)
         text = op(kill_after=kill_after)
         self.kills["mid-run" if self.pending else "too late"] += 1
+        self.conf_unsure |= self.pending is not None
         return f"kill after {kill_after * 1000:.1f} ms: {text}"
 
     def op_kill_process(self):
@@ -766,6 +785,8 @@ class ModelTest:
                 have = set(listdir(f"{PIN_ROOT}/{cid}"))
                 if have != PIN_NAMES:
                     raise Violation(f"after {what}: pins of {rel}: {sorted(have)}")
+                if not self.conf_unsure:
+                    self.expect_conf(self.model.entries[cid], what)
             elif ct_att:
                 raise Violation(f"after {what}: {rel} is not limited, bpftool shows {ct_att}")
 

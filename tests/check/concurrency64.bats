@@ -79,20 +79,22 @@ release_jobs() {
 }
 
 # expect_exits: each job exited 0 or 1, said why on one line when it failed, wrote only
-# ct: lines on stderr, and each status --json printed one JSON document
+# ct: lines on stderr, and each status --json printed one JSON document; EXITS counts
+# the jobs that exited 0 and 1
 expect_exits() {
     local n status err
-    local -a counts=(0 0)
+    EXITS=(0 0)
     for n in "${!JOBS[@]}"; do
         read -r _ _ status <"$BATS_TEST_TMPDIR/job.$n.rc"
         err=$(cat "$BATS_TEST_TMPDIR/job.$n.err")
         case $status in
             0) ;;
             1) [[ $(wc -l <"$BATS_TEST_TMPDIR/job.$n.err") -eq 1 ]] ||
-                fail "ct ${JOB_CMDS[n]} failed without one line of reason:" "$err" ;;
+                fail "ct ${JOB_CMDS[n]} failed without one line of reason:" "$err"
+                note "ct ${JOB_CMDS[n]}: $err" ;;
             *) fail "ct ${JOB_CMDS[n]} exited $status:" "$err" ;;
         esac
-        ((++counts[status]))
+        ((++EXITS[status]))
         [[ -z $(grep -v '^ct: ' <<<"$err") ]] ||
             fail "ct ${JOB_CMDS[n]} wrote lines not starting 'ct: ':" "$err"
         if [[ ${JOB_CMDS[n]} == "status --json" ]]; then
@@ -100,7 +102,6 @@ expect_exits() {
                 fail "ct status --json printed no JSON document:" "$(cat "$BATS_TEST_TMPDIR/job.$n.out")"
         fi
     done
-    note "$BATS_TEST_DESCRIPTION: ${counts[0]} exited 0, ${counts[1]} exited 1"
 }
 
 # expect_registry_follows_jobs: a process is limited at the end exactly when the jobs
@@ -200,6 +201,7 @@ mixed_round() {
     random_jobs "$1"
     release_jobs
     expect_exits
+    note "$BATS_TEST_DESCRIPTION: ${EXITS[0]} exited 0, ${EXITS[1]} exited 1"
     expect_registry_follows_jobs
     expect_agreement
 }
@@ -217,6 +219,54 @@ mixed_round() {
     done
     mixed_round "${CT_CONCURRENCY_SEED:-$(date +%j)2}"
     expect_clean_slate
+}
+
+@test "a cleanup that starts before the first limit does not undo it" {
+    local pad round n status
+    # A cgroup tree wide enough that cleanup's walk outlasts a limit.
+    pad=$(new_cgroup)
+    for ((n = 0; n < 1500; n++)); do
+        mkdir "$pad/$n"
+    done
+    for ((round = 0; round < 20; round++)); do
+        run --separate-stderr "$CT" cleanup
+        expect_status 0
+        [[ ! -e $CT_RUN ]] || fail "ct cleanup left $CT_RUN"
+        rm -f "$BATS_TEST_TMPDIR"/job.*
+        JOBS=() JOB_CMDS=()
+        job cleanup
+        job cleanup
+        job limit "${PIDS[round % N_CGROUPS]}" 10mbit
+        release_jobs
+        expect_exits
+        read -r _ _ status <"$BATS_TEST_TMPDIR/job.2.rc"
+        ((status == 0)) || fail "ct ${JOB_CMDS[2]} failed beside two cleanups:" \
+            "$(cat "$BATS_TEST_TMPDIR/job.2.err")"
+        expect_registry_follows_jobs
+        expect_status_value "[c['path'] for c in d['cgroups'] if not c['attached']]" "[]"
+        expect_truthful "${CGS[@]}"
+    done
+}
+
+@test "limits racing cleanups: every one of them succeeds" {
+    run --separate-stderr python3 - "$CT" "${PIDS[0]}" <<'PY'
+import subprocess, sys
+ct, pid = sys.argv[1:]
+failed = []
+for _ in range(300):
+    jobs = [subprocess.Popen([ct, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            for args in (["cleanup"], ["limit", pid, "10mbit"], ["cleanup"], ["limit", pid, "20mbit"])]
+    for job in jobs:
+        err = job.communicate()[1].decode().strip()
+        if job.returncode != 0:
+            failed.append(f"ct {' '.join(job.args[1:])} exited {job.returncode}: {err}")
+print(f"{len(failed)} of 1200 invocations failed")
+sys.exit("\n".join(failed) or None)
+PY
+    note "$output"
+    expect_status 0
+    expect_truthful "${CGS[0]}"
+    expect_status_value "[c['path'] for c in d['cgroups'] if not c['attached']]" "[]"
 }
 
 @test "a killed holder of the lock does not block the next ct" {
