@@ -100,16 +100,24 @@ ip_bytes(struct __sk_buff *skb)
  */
 #define CT_DOOMED 1
 
-/* Whether the packet's socket lives in a limited cgroup below this one. */
-static __attribute__((always_inline)) int
+/*
+ * The id of the limited cgroup below this one that the packet's socket lives
+ * in, or 0.  An id rather than a flag: the verifier walks the code after this
+ * once for a constant and once for an unknown value, but would walk it again
+ * for every constant it could tell apart, and its time is ct limit's time.
+ */
+static __attribute__((always_inline)) __u64
 from_inner(struct __sk_buff *skb)
 {
 	__u32 n = ct_conf.ninner;
 
-	for (__u32 i = 0; i < CT_MAX_INNER && i < n; i++)
-		if (bpf_skb_ancestor_cgroup_id(skb, ct_conf.inner[i].level) ==
-		    ct_conf.inner[i].id)
-			return 1;
+	for (__u32 i = 0; i < CT_MAX_INNER && i < n; i++) {
+		__u64 id = bpf_skb_ancestor_cgroup_id(skb,
+		    ct_conf.inner[i].level);
+
+		if (id == ct_conf.inner[i].id)
+			return id;
+	}
 	return 0;
 }
 
@@ -120,15 +128,17 @@ from_inner(struct __sk_buff *skb)
 /* Refill the bucket for the time since the last packet and take len from it. */
 static __attribute__((always_inline)) int
 take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
-    int inner)
+    __u64 inner)
 {
 	__u64 cost = len << CT_FP_SHIFT, reserve = 0, need;
 	__u64 elapsed;
 
 	/* Another CPU may have read a later clock and taken the lock first. */
-	elapsed = now > b->last_ns ? now - b->last_ns : 0;
-	if (elapsed > 0)
+	elapsed = 0;
+	if (now > b->last_ns) {
+		elapsed = now - b->last_ns;
 		b->last_ns = now;
+	}
 	/* Past fill_ns the bucket is full; capping also keeps the product small. */
 	if (elapsed >= r->fill_ns)
 		b->tokens_fp = r->burst_fp;
@@ -155,7 +165,8 @@ charge(struct __sk_buff *skb, __u32 dir)
 	struct ct_bucket *b = &ct_bucket;
 	struct ct_rate r;
 	__u64 len, now;
-	int ok, inner;
+	__u64 inner;
+	int ok;
 
 	if (skb->tstamp == CT_DOOMED)
 		return 1;	/* not ours to judge: it is dropped already */
@@ -165,10 +176,11 @@ charge(struct __sk_buff *skb, __u32 dir)
 	/*
 	 * The coarse clock moves once a tick, a few milliseconds, and costs a
 	 * third of the precise one: the refill comes in steps, but none is
-	 * lost, and a tick's worth of the rate is far below any bucket.
+	 * lost, and a tick's worth of the rate is far below any bucket.  Read
+	 * even for an unlimited direction, which saves the verifier a path.
 	 */
-	now = r.rate_fp ? bpf_ktime_get_coarse_ns() : 0;
-	inner = ct_conf.ninner && from_inner(skb);
+	now = bpf_ktime_get_coarse_ns();
+	inner = ct_conf.ninner ? from_inner(skb) : 0;
 
 	bpf_spin_lock(&b->lock);
 	ok = r.rate_fp == 0 || take(b, &r, now, len, inner);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,27 +152,38 @@ pin_path(char *buf, size_t len, const char *pins, const char *name)
 	return snprintf(buf, len, "%s/%s", pins, name) < (int)len ? 0 : -1;
 }
 
-/* Whether map_fd is one of ct's maps of that name and value size. */
+/* Whether a map is one of ct's maps of that name and value size. */
+static int
+info_is(const struct bpf_map_info *info, const char *name, uint32_t value_size)
+{
+	return info->type == BPF_MAP_TYPE_ARRAY && info->max_entries == 1 &&
+	    info->value_size == value_size && strcmp(info->name, name) == 0;
+}
+
 static int
 map_is(int map_fd, const char *name, uint32_t value_size)
 {
 	struct bpf_map_info info;
 
 	return bpf_map_info(map_fd, &info) == 0 &&
-	    info.type == BPF_MAP_TYPE_ARRAY && info.max_entries == 1 &&
-	    info.value_size == value_size && strcmp(info.name, name) == 0;
+	    info_is(&info, name, value_size);
 }
 
-static int
-map_id_is(uint32_t id, const char *name, uint32_t value_size)
+/* Counts the map of this id as a conf or a bucket map when it is ct's. */
+static void
+count_map(uint32_t id, int *conf, int *bucket)
 {
-	int fd = bpf_map_fd_by_id(id), ok;
+	struct bpf_map_info info;
+	int fd = bpf_map_fd_by_id(id);
 
 	if (fd < 0)
-		return 0;
-	ok = map_is(fd, name, value_size);
+		return;
+	if (bpf_map_info(fd, &info) == 0) {
+		*conf += info_is(&info, "ct_conf", sizeof(struct ct_conf));
+		*bucket += info_is(&info, "ct_bucket",
+		    sizeof(struct ct_bucket));
+	}
 	close(fd);
-	return ok;
 }
 
 /*
@@ -192,11 +204,8 @@ is_ours(int prog_fd, const struct direction *d)
 	    info.type != BPF_PROG_TYPE_CGROUP_SKB ||
 	    strcmp(info.name, d->prog_name) != 0 || info.nr_map_ids != 2)
 		return 0;
-	for (int i = 0; i < 2; i++) {
-		conf += map_id_is(map_ids[i], "ct_conf", sizeof(struct ct_conf));
-		bucket += map_id_is(map_ids[i], "ct_bucket",
-		    sizeof(struct ct_bucket));
-	}
+	for (int i = 0; i < 2; i++)
+		count_map(map_ids[i], &conf, &bucket);
 	return conf == 1 && bucket == 1;
 }
 
@@ -337,6 +346,60 @@ load_prog(const struct obj *o, const struct direction *d, int conf,
 	return fd;
 }
 
+/* One program to load, and what came of it. */
+struct load {
+	const struct obj *elf;
+	const struct direction *d;
+	int conf;
+	int bucket;
+	int fd;
+	struct err e;
+};
+
+static void *
+run_load(void *arg)
+{
+	struct load *l = arg;
+
+	l->fd = load_prog(l->elf, l->d, l->conf, l->bucket, &l->e);
+	return NULL;
+}
+
+/*
+ * The verifier's time is most of what ct limit costs, so the two programs
+ * are verified at once, the egress one on a second thread.  Without that
+ * thread they are verified one after the other.
+ */
+static int
+load_both(const struct obj *elf, struct objects *o, struct err *e)
+{
+	struct load l[2];
+	pthread_t up;
+	int threaded;
+
+	for (int d = 0; d < 2; d++) {
+		memset(&l[d], 0, sizeof(l[d]));
+		l[d].elf = elf;
+		l[d].d = &directions[d];
+		l[d].conf = o->conf;
+		l[d].bucket = o->bucket[d];
+	}
+	threaded = pthread_create(&up, NULL, run_load, &l[CT_UP]) == 0;
+	run_load(&l[CT_DOWN]);
+	if (threaded)
+		pthread_join(up, NULL);
+	else
+		run_load(&l[CT_UP]);
+	for (int d = 0; d < 2; d++)
+		o->prog[d] = l[d].fd;
+	for (int d = 0; d < 2; d++)
+		if (l[d].fd < 0) {
+			*e = l[d].e;
+			return -1;
+		}
+	return 0;
+}
+
 static int
 pin(int fd, const char *pins, const char *name, struct err *e)
 {
@@ -472,12 +535,8 @@ limiter_attach(int cgroup_fd, const char *pins, const struct limits *l,
 		return -1;
 	if (create_maps(&o, e) < 0 || write_conf(o.conf, l, e) < 0)
 		goto out;
-	for (int d = 0; d < 2; d++) {
-		o.prog[d] = load_prog(&elf, &directions[d], o.conf, o.bucket[d],
-		    e);
-		if (o.prog[d] < 0)
-			goto out;
-	}
+	if (load_both(&elf, &o, e) < 0)
+		goto out;
 	crash_point("attach-loaded");
 	/* Pinned before attached: an attachment is never without its pin. */
 	if (pin_all(pins, &o, e) < 0) {
