@@ -112,7 +112,9 @@ class Lab:
              "-c", self.addr_b, "--json"] + args,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
-    def close(self):
+    def release(self):
+        """Stop the servers and processes and remove the cgroups made so
+        far, so that no measurement runs beside the leftovers of another."""
         for p in self.procs + self.sleepers:
             p.kill()
             p.wait()
@@ -123,6 +125,10 @@ class Lab:
                     break
                 except OSError:
                     time.sleep(0.1)
+        self.procs, self.sleepers, self.cgroups = [], [], []
+
+    def close(self):
+        self.release()
         for ns in (self.a, self.b):
             run("ip", "netns", "del", ns, check=False)
 
@@ -183,6 +189,7 @@ class Bench:
         res = finish(lab.client(cg, args), self.seconds + 30)
         entry = ct_entry(rel)
         ct("unlimit", str(pid))
+        lab.release()
         end = res["end"]
         goodput = end["sum_received"]["bits_per_second"]
         first = receiver_intervals(res, reverse)
@@ -210,6 +217,7 @@ class Bench:
             args.append("-R")
         res = finish(lab.client(cg, args), self.seconds + 30)
         ct("unlimit", str(pid))
+        lab.release()
         side = res if reverse else res["server_output_json"]
         got = side["end"]["sum_received"]
         return got["bytes"] * 8 / got["seconds"] * UDP_IP_PER_PAYLOAD / \
@@ -418,6 +426,7 @@ def main():
             cg5, cg20 = lab.cgroup("two-5"), lab.cgroup("two-20")
             r5, r20 = b.parallel([(cg5, "5mbit"), (cg20, "20mbit")])
             unlimit_all([cg5, cg20])
+            lab.release()
             rep.row("two cgroups: 5mbit one", "%.3f" % (r5 / 5e6),
                     "1 ± %g" % tol, within(r5 / 5e6, tol))
             rep.row("two cgroups: 20mbit one", "%.3f" % (r20 / 20e6),
@@ -433,6 +442,7 @@ def main():
                     "%.3f" % ((rc + rp) / 20e6), "1 ± %g" % tol,
                     within((rc + rp) / 20e6, tol))
             unlimit_all([child, parent])
+            lab.release()
         if args.nested_only:
             return 1 if rep.missed else 0
         if not args.smoke and not args.cost_only:
@@ -443,6 +453,7 @@ def main():
         # Timings are targets of the full run only: a smoke run in a test
         # suite shares the machine with whatever else is running.
         cost = prog_cost(lab)
+        lab.release()
         for (label, prog), ns in sorted(cost.items()):
             judged = label == "pass" and not args.smoke
             rep.row("cost %s, %s" % (prog, label), "%d ns" % ns,
@@ -450,6 +461,7 @@ def main():
                     ns <= 50 if judged else None)
         if not args.smoke:
             ratio, w, wo = line_rate_ratio(lab, 6)
+            lab.release()
             rep.row("unlimited throughput, programs attached",
                     "%.3f" % ratio, ">= 0.97", ratio >= 0.97,
                     "%.1f vs %.1f Gbit/s" % (w / 1e9, wo / 1e9))
