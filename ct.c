@@ -490,6 +490,7 @@ static int
 enforce(struct ctx *c, struct reg_cgroup *rc, struct err *e)
 {
 	struct attach_state st;
+	char root[256];
 	int fd = open_entry_cgroup(c, rc), r;
 
 	if (fd < 0)
@@ -501,8 +502,6 @@ enforce(struct ctx *c, struct reg_cgroup *rc, struct err *e)
 		if (st.pinned[CT_DOWN] || st.pinned[CT_UP])
 			note(&c->notes, "the programs of cgroup %s were not "
 			    "attached; attaching them again", rc->path);
-		char root[256];
-
 		/* A foreign pin in the way (r > 0) stops the new ones too. */
 		r = limiter_detach(fd, rc->pins, e) != 0 ? -1 : 0;
 		if (r == 0)

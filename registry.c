@@ -220,27 +220,40 @@ write_all(int fd, const char *s, size_t len)
 	return 0;
 }
 
+/* Write text as the file name in dir_fd, whole, synced when asked to. */
+static int
+write_file(int dir_fd, const char *name, const char *text, int sync)
+{
+	int fd, bad;
+
+	fd = openat(dir_fd, name,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	bad = write_all(fd, text, strlen(text)) < 0 || (sync && fsync(fd) < 0);
+	if (close(fd) < 0)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
 int
 registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 {
 	char *text = registry_format(r);
-	int fd, bad;
+	int bad;
 
 	if (text == NULL)
 		return errf(e, "out of memory");
-	fd = openat(rf->dir_fd, TEMP_NAME,
-	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		free(text);
-		return errnof(e, "cannot write %s/%s", REGISTRY_DIR, TEMP_NAME);
-	}
 	/* Written whole and synced before it replaces the old one. */
-	bad = write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0;
+	bad = write_file(rf->dir_fd, TEMP_NAME, text, 1) < 0;
 	free(text);
-	if (close(fd) < 0)
-		bad = 1;
+	if (bad) {
+		errnof(e, "cannot write %s/%s", REGISTRY_DIR, TEMP_NAME);
+		unlinkat(rf->dir_fd, TEMP_NAME, 0);
+		return -1;
+	}
 	crash_point("registry-written");
-	if (bad || renameat(rf->dir_fd, TEMP_NAME, rf->dir_fd, FILE_NAME) < 0) {
+	if (renameat(rf->dir_fd, TEMP_NAME, rf->dir_fd, FILE_NAME) < 0) {
 		errnof(e, "cannot write %s/%s", REGISTRY_DIR, FILE_NAME);
 		unlinkat(rf->dir_fd, TEMP_NAME, 0);
 		return -1;
@@ -256,21 +269,12 @@ registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 int
 registry_set_making(struct regfile *rf, const char *abs)
 {
-	int fd, bad;
-
 	if (rf->dir_fd < 0)
 		return 0;
 	if (abs == NULL)
 		return unlinkat(rf->dir_fd, MAKING_NAME, 0) < 0 && errno != ENOENT
 		    ? -1 : 0;
-	fd = openat(rf->dir_fd, MAKING_NAME,
-	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	bad = write_all(fd, abs, strlen(abs)) < 0;
-	if (close(fd) < 0)
-		bad = 1;
-	return bad ? -1 : 0;
+	return write_file(rf->dir_fd, MAKING_NAME, abs, 0);
 }
 
 int
