@@ -69,7 +69,7 @@ SAN_ENV      = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
 FUZZ_RUN     = mkdir -p fuzz/out/corpus/obj && \
 	       cp bpf_prog.o fuzz/out/corpus/obj/ && fuzz/run.sh
 
-fuzz/out/bin/fuzz_rate fuzz/out/bin/fuzz_size: rate.c
+fuzz/out/bin/fuzz_rate fuzz/out/bin/fuzz_size: rate.c fuzz/grammar.c fuzz/grammar.h
 fuzz/out/bin/fuzz_registry: registry.c err.c
 fuzz/out/bin/fuzz_obj: obj.c err.c
 fuzz/out/bin/fuzz_%: fuzz/fuzz_%.c *.h

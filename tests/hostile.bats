@@ -236,14 +236,21 @@ expect_foreign_untouched() {
         "$(cg_progs "$A" | grep "^$FOREIGN_ID ")"
 }
 
-@test "a foreign program pinned in place of ct's: ct does not use, detach or remove it, and says so" {
-    local pin args want
+# foreign_in_ingress_pin: one limit whose ingress pin now holds the foreign
+# program instead of ct's; PIN is that pin
+foreign_in_ingress_pin() {
     one_limit
     foreign_program
-    pin=$CT_PINS/$ID/ingress
-    rm "$pin"
-    bpftool prog pin id "$FOREIGN_ID" "$pin"
-    at_teardown rm -f "$pin"
+    PIN=$CT_PINS/$ID/ingress
+    rm "$PIN"
+    bpftool prog pin id "$FOREIGN_ID" "$PIN"
+    at_teardown rm -f "$PIN"
+}
+
+@test "a foreign program pinned in place of ct's: ct does not use, detach or remove it, and says so" {
+    local pin args want
+    foreign_in_ingress_pin
+    pin=$PIN
     for args in "status --json:0" "limit $P 20mbit:1" "unlimit $P:1" "cleanup:[01]"; do
         want=${args##*:} args=${args%:*}
         run --separate-stderr "$CT" $args
@@ -265,12 +272,8 @@ expect_foreign_untouched() {
 
 @test "an unlimit that failed can be retried once its cause is gone" {
     local pin
-    one_limit
-    foreign_program
-    pin=$CT_PINS/$ID/ingress
-    rm "$pin"
-    bpftool prog pin id "$FOREIGN_ID" "$pin"
-    at_teardown rm -f "$pin"
+    foreign_in_ingress_pin
+    pin=$PIN
     run --separate-stderr "$CT" unlimit "$P"
     expect_status 1
     registry_mentions "$P" ||
