@@ -60,12 +60,17 @@ open_dir(int create, struct err *e)
 {
 	int fd;
 
-	fd = open(REGISTRY_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && create) {
-		if (mkdir(REGISTRY_DIR, 0700) < 0 && errno != EEXIST)
-			return errnof(e, "cannot create %s", REGISTRY_DIR);
+	/*
+	 * A cleanup may remove the directory between our mkdir and open: make
+	 * it again rather than go on without one (and without the lock).
+	 */
+	for (;;) {
 		fd = open(REGISTRY_DIR,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT || !create)
+			break;
+		if (mkdir(REGISTRY_DIR, 0700) < 0 && errno != EEXIST)
+			return errnof(e, "cannot create %s", REGISTRY_DIR);
 	}
 	if (fd < 0) {
 		if (errno == ENOENT)
