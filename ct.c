@@ -227,14 +227,37 @@ renest(struct ctx *c)
 	}
 }
 
-/* Mark the cgroup a ct killed during --isolate had made but not marked. */
+/* Whether abs names a cgroup that --isolate makes: ct-<pid> below the mount. */
+static int
+is_isolation_path(const struct ctx *c, const char *abs)
+{
+	size_t n = strlen(c->cgroot);
+	const char *base = strrchr(abs, '/');
+
+	if (strncmp(abs, c->cgroot, n) != 0 || abs[n] != '/' ||
+	    strstr(abs, "/../") != NULL || strncmp(base, "/ct-", 4) != 0)
+		return 0;
+	base += 4;
+	if (*base < '1' || *base > '9')
+		return 0;
+	while (*base >= '0' && *base <= '9')
+		base++;
+	return *base == '\0';
+}
+
+/*
+ * Mark the cgroup a ct killed during --isolate had made but not marked.  The
+ * file is root's, but a mark makes ct remove the cgroup one day, so only a
+ * name --isolate could have made is taken from it.
+ */
 static void
 finish_making(struct ctx *c)
 {
 	char abs[4096];
 
 	if (registry_making(&c->rf, abs, sizeof(abs)) == 1 &&
-	    access(abs, F_OK) == 0 && !cgroup_is_ours(abs))
+	    is_isolation_path(c, abs) && access(abs, F_OK) == 0 &&
+	    !cgroup_is_ours(abs))
 		cgroup_mark(abs);
 	registry_set_making(&c->rf, NULL);
 }

@@ -581,6 +581,25 @@ PY
     expect_eq "cgroup of $p" "$(cg_rel "$a")" "$(proc_cgroup "$p")"
 }
 
+@test "a leftover note of a cgroup in the making that --isolate could not have made is not followed" {
+    local a b
+    a=$(new_cgroup)
+    b=$(new_cgroup "$a")
+    mkdir "$a/ct-12x"
+    remove_at_teardown "$a/ct-12x"
+    [[ -d $CT_RUN ]] || mkdir -m 700 "$CT_RUN"
+    for path in "$b" "$a/ct-12x" "$a/ct-1/../$(basename "$b")"; do
+        printf '%s' "$path" >"$CT_RUN/making"
+        run --separate-stderr "$CT" status
+        expect_status 0
+        [[ ! -e $CT_RUN/making ]] || fail "ct kept the note of $path"
+        for cg in "$b" "$a/ct-12x"; do
+            run python3 -c 'import os, sys; print(os.listxattr(sys.argv[1]))' "$cg"
+            expect_eq "extended attributes of $cg after a note of $path" "[]" "$output"
+        done
+    done
+}
+
 @test "a hook that already holds 64 programs: limit fails, says so, and leaves nothing" {
     local a c q p dir i sum
     a=$(new_cgroup) c=$(new_cgroup)
