@@ -27,6 +27,10 @@ static long (*bpf_spin_unlock)(struct bpf_spin_lock *lock) =
     (void *)BPF_FUNC_spin_unlock;
 static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
     __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
+static struct bpf_sock *(*bpf_sk_fullsock)(struct bpf_sock *sk) =
+    (void *)BPF_FUNC_sk_fullsock;
+static struct bpf_tcp_sock *(*bpf_tcp_sock)(struct bpf_sock *sk) =
+    (void *)BPF_FUNC_tcp_sock;
 static __u64 (*bpf_skb_ancestor_cgroup_id)(const void *skb, int level) =
     (void *)BPF_FUNC_skb_ancestor_cgroup_id;
 
@@ -46,15 +50,15 @@ char ct_license[] SEC("license") = "Dual MIT/GPL";
 #define VERDICT_DROP_CN 2
 
 /*
- * The length of the IP and transport headers of the first segment, or 0 when
- * they cannot be read.  A GSO or GRO packet carries one copy of them for many
- * segments, and each of those segments carries its own copy on the wire.
+ * The length of the IP header, or 0 when the packet is not IP or cannot be
+ * read; *l4_proto is the protocol it carries.  IPv6 extension headers are
+ * not walked: behind one, the transport header is not found.
  */
 static __attribute__((always_inline)) __u32
-header_len(struct __sk_buff *skb)
+ip_header(struct __sk_buff *skb, __u32 *l4_proto)
 {
-	__u8 b[2];
-	__u32 ip_len, l4_proto;
+	__u8 b[1];
+	__u32 ip_len;
 
 	if (skb->protocol == __constant_htons(ETH_P_IP)) {
 		if (bpf_skb_load_bytes(skb, 0, b, 1) < 0)
@@ -62,15 +66,31 @@ header_len(struct __sk_buff *skb)
 		ip_len = (b[0] & 0x0f) * 4;
 		if (bpf_skb_load_bytes(skb, 9, b, 1) < 0)
 			return 0;
-		l4_proto = b[0];
 	} else if (skb->protocol == __constant_htons(ETH_P_IPV6)) {
 		ip_len = sizeof(struct ipv6hdr);
 		if (bpf_skb_load_bytes(skb, 6, b, 1) < 0)
 			return 0;
-		l4_proto = b[0];
 	} else {
 		return 0;
 	}
+	*l4_proto = b[0];
+	return ip_len;
+}
+
+/*
+ * The length of the IP and transport headers of the first segment, or 0 when
+ * they cannot be read.  A GSO or GRO packet carries one copy of them for many
+ * segments, and each of those segments carries its own copy on the wire.
+ */
+static __attribute__((always_inline)) __u32
+header_len(struct __sk_buff *skb)
+{
+	__u8 b[1];
+	__u32 ip_len, l4_proto = 0;
+
+	ip_len = ip_header(skb, &l4_proto);
+	if (ip_len == 0)
+		return 0;
 	if (l4_proto == IPPROTO_UDP)
 		return ip_len + 8;
 	if (l4_proto != IPPROTO_TCP)
@@ -125,10 +145,17 @@ from_inner(struct __sk_buff *skb)
  * half the bucket. */
 #define INNER_HOLD_NS 1000000000ULL
 
-/* Refill the bucket for the time since the last packet and take len from it. */
+static __attribute__((always_inline)) __u64
+at_most(__u64 v, __u64 max)
+{
+	return v < max ? v : max;
+}
+
+/* Refill the bucket for the time since the last packet and take len from it,
+ * unless that would leave less than keep in it. */
 static __attribute__((always_inline)) int
 take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
-    __u64 inner)
+    __u64 inner, __u64 keep)
 {
 	__u64 cost = len << CT_FP_SHIFT, reserve = 0, need;
 	__u64 elapsed;
@@ -152,11 +179,56 @@ take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
 	else if (now - b->inner_ns < INNER_HOLD_NS)
 		reserve = r->burst_fp / 2;
 	/* A packet larger than the whole bucket needs it full. */
-	need = cost + reserve < r->burst_fp ? cost + reserve : r->burst_fp;
+	need = at_most(cost + reserve + keep, r->burst_fp);
 	if (b->tokens_fp < (__s64)need)
 		return 0;
 	b->tokens_fp -= cost;
 	return 1;
+}
+
+/*
+ * Data that arrives behind a hole in a TCP stream cannot be read until the
+ * retransmission that fills the hole arrives.  A sender that goes on sending
+ * new data while it repairs losses (BBR does) spends the bucket on data no
+ * one can read yet; at low rates, where a packet is a large part of what a
+ * second lets through, the stream the application reads then stalls and
+ * surges by tens of kilobytes.  So on ingress the last eighth of a small
+ * bucket is kept for packets near the front of their stream: the one that
+ * fills the hole, or the next ones in order.  In larger buckets the same
+ * reserve made BBR swing further around the limit, not less (README).
+ */
+#define FRONT_SHARE 8	/* of the bucket */
+#define FRONT_MAX_BURST (64ULL * 1024 << CT_FP_SHIFT)
+
+/*
+ * Whether the packet begins at most span bytes past the end of what its
+ * socket has received in order; true of whatever is not TCP or has no full
+ * socket to ask.  The span lets in the packets right behind one that the
+ * socket has not taken in yet.
+ */
+static __attribute__((always_inline)) int
+at_front(struct __sk_buff *skb, __u32 span)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct bpf_tcp_sock *tp;
+	__u32 ip_len, l4_proto = 0, seq;
+	__u8 b[4];
+
+	if (sk == 0)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (sk == 0 || sk->protocol != IPPROTO_TCP)
+		return 1;
+	tp = bpf_tcp_sock(sk);
+	if (tp == 0)
+		return 1;
+	ip_len = ip_header(skb, &l4_proto);
+	if (ip_len == 0 || l4_proto != IPPROTO_TCP ||
+	    bpf_skb_load_bytes(skb, ip_len + 4, b, 4) < 0)
+		return 1;
+	seq = (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
+	/* Wrapping arithmetic: data the socket has already is at the front. */
+	return (__s32)(seq - tp->rcv_nxt) <= (__s32)span;
 }
 
 static __attribute__((always_inline)) int
@@ -164,7 +236,7 @@ charge(struct __sk_buff *skb, __u32 dir)
 {
 	struct ct_bucket *b = &ct_bucket;
 	struct ct_rate r;
-	__u64 len, now;
+	__u64 len, now, keep;
 	__u64 inner;
 	int ok;
 
@@ -181,9 +253,14 @@ charge(struct __sk_buff *skb, __u32 dir)
 	 */
 	now = bpf_ktime_get_coarse_ns();
 	inner = ct_conf.ninner ? from_inner(skb) : 0;
+	/* Asked before the lock: no helper may be called while it is held. */
+	keep = 0;
+	if (dir == CT_DOWN && r.burst_fp <= FRONT_MAX_BURST &&
+	    !at_front(skb, (r.burst_fp / FRONT_SHARE) >> CT_FP_SHIFT))
+		keep = r.burst_fp / FRONT_SHARE;
 
 	bpf_spin_lock(&b->lock);
-	ok = r.rate_fp == 0 || take(b, &r, now, len, inner);
+	ok = r.rate_fp == 0 || take(b, &r, now, len, inner, keep);
 	if (ok) {
 		b->passed_bytes += len;
 		b->passed_packets++;

@@ -73,6 +73,10 @@ class Lab:
         run("ip", "-n", self.a, "link", "add", "veth0", "type", "veth",
             "peer", "name", "veth0", "netns", self.b)
         for ns, addr in ((self.a, "10.198.0.1"), (self.b, self.addr_b)):
+            # Each cell's connection starts afresh, not from the RTT and
+            # window that TCP cached from the cell before it.
+            run("ip", "netns", "exec", ns, "sh", "-c",
+                "echo 1 >/proc/sys/net/ipv4/tcp_no_metrics_save")
             run("ip", "-n", ns, "link", "set", "lo", "up")
             run("ip", "-n", ns, "addr", "add", addr + "/24", "dev", "veth0")
             run("ip", "-n", ns, "link", "set", "veth0", "up")
