@@ -27,8 +27,6 @@ static long (*bpf_spin_unlock)(struct bpf_spin_lock *lock) =
     (void *)BPF_FUNC_spin_unlock;
 static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
     __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
-static struct bpf_sock *(*bpf_sk_fullsock)(struct bpf_sock *sk) =
-    (void *)BPF_FUNC_sk_fullsock;
 static struct bpf_tcp_sock *(*bpf_tcp_sock)(struct bpf_sock *sk) =
     (void *)BPF_FUNC_tcp_sock;
 static __u64 (*bpf_skb_ancestor_cgroup_id)(const void *skb, int level) =
@@ -216,9 +214,7 @@ at_front(struct __sk_buff *skb, __u32 span)
 
 	if (sk == 0)
 		return 1;
-	sk = bpf_sk_fullsock(sk);
-	if (sk == 0 || sk->protocol != IPPROTO_TCP)
-		return 1;
+	/* NULL unless sk is a full TCP socket. */
 	tp = bpf_tcp_sock(sk);
 	if (tp == 0)
 		return 1;
@@ -236,7 +232,7 @@ charge(struct __sk_buff *skb, __u32 dir)
 {
 	struct ct_bucket *b = &ct_bucket;
 	struct ct_rate r;
-	__u64 len, now, keep;
+	__u64 len, now, share, keep;
 	__u64 inner;
 	int ok;
 
@@ -254,10 +250,11 @@ charge(struct __sk_buff *skb, __u32 dir)
 	now = bpf_ktime_get_coarse_ns();
 	inner = ct_conf.ninner ? from_inner(skb) : 0;
 	/* Asked before the lock: no helper may be called while it is held. */
+	share = r.burst_fp / FRONT_SHARE;
 	keep = 0;
 	if (dir == CT_DOWN && r.burst_fp <= FRONT_MAX_BURST &&
-	    !at_front(skb, (r.burst_fp / FRONT_SHARE) >> CT_FP_SHIFT))
-		keep = r.burst_fp / FRONT_SHARE;
+	    !at_front(skb, share >> CT_FP_SHIFT))
+		keep = share;
 
 	bpf_spin_lock(&b->lock);
 	ok = r.rate_fp == 0 || take(b, &r, now, len, inner, keep);
