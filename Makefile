@@ -9,7 +9,7 @@ CFLAGS   = -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror $(KHDRS)
 LDFLAGS  = -static
 BPFFLAGS = -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -I/usr/include/$(MULTIARCH)
 
-SRCS = ct.c bpf.c btf.c cgroup.c crash.c err.c limiter.c mounts.c obj.c proc.c rate.c registry.c
+SRCS = ct.c bpf.c cgroup.c crash.c err.c limiter.c mounts.c obj.c proc.c rate.c registry.c
 OBJS = $(SRCS:.c=.o) obj_blob.o
 
 all: ct

@@ -24,17 +24,6 @@ set_name(char dst[BPF_OBJ_NAME_LEN], const char *name)
 }
 
 int
-bpf_btf_load(const void *btf, size_t size)
-{
-	union bpf_attr a;
-
-	memset(&a, 0, sizeof(a));
-	a.btf = ptr(btf);
-	a.btf_size = size;
-	return sys_bpf(BPF_BTF_LOAD, &a);
-}
-
-int
 bpf_map_create(const struct bpf_map_spec *s)
 {
 	union bpf_attr a;
@@ -44,15 +33,12 @@ bpf_map_create(const struct bpf_map_spec *s)
 	a.key_size = s->key_size;
 	a.value_size = s->value_size;
 	a.max_entries = s->max_entries;
-	a.btf_fd = s->btf_fd;
-	a.btf_key_type_id = s->btf_key_id;
-	a.btf_value_type_id = s->btf_value_id;
 	set_name(a.map_name, s->name);
 	return sys_bpf(BPF_MAP_CREATE, &a);
 }
 
 int
-bpf_map_lookup(int map_fd, const void *key, void *value, uint64_t flags)
+bpf_map_lookup(int map_fd, const void *key, void *value)
 {
 	union bpf_attr a;
 
@@ -60,7 +46,6 @@ bpf_map_lookup(int map_fd, const void *key, void *value, uint64_t flags)
 	a.map_fd = map_fd;
 	a.key = ptr(key);
 	a.value = ptr(value);
-	a.flags = flags;
 	return sys_bpf(BPF_MAP_LOOKUP_ELEM, &a);
 }
 

@@ -16,9 +16,6 @@ struct bpf_map_spec {
 	uint32_t key_size;
 	uint32_t value_size;
 	uint32_t max_entries;
-	int btf_fd;
-	uint32_t btf_key_id;
-	uint32_t btf_value_id;
 };
 
 struct bpf_prog_spec {
@@ -32,9 +29,8 @@ struct bpf_prog_spec {
 	size_t log_size;
 };
 
-int bpf_btf_load(const void *btf, size_t size);
 int bpf_map_create(const struct bpf_map_spec *spec);
-int bpf_map_lookup(int map_fd, const void *key, void *value, uint64_t flags);
+int bpf_map_lookup(int map_fd, const void *key, void *value);
 int bpf_map_update(int map_fd, const void *key, const void *value,
     uint64_t flags);
 int bpf_prog_load(const struct bpf_prog_spec *spec);

@@ -21,10 +21,6 @@
 /* Helper calls are plain calls to the helper's number. */
 static __u64 (*bpf_ktime_get_coarse_ns)(void) =
     (void *)BPF_FUNC_ktime_get_coarse_ns;
-static long (*bpf_spin_lock)(struct bpf_spin_lock *lock) =
-    (void *)BPF_FUNC_spin_lock;
-static long (*bpf_spin_unlock)(struct bpf_spin_lock *lock) =
-    (void *)BPF_FUNC_spin_unlock;
 static long (*bpf_skb_load_bytes)(const void *skb, __u32 off, void *to,
     __u32 len) = (void *)BPF_FUNC_skb_load_bytes;
 static struct bpf_tcp_sock *(*bpf_tcp_sock)(struct bpf_sock *sk) =
@@ -149,39 +145,74 @@ at_most(__u64 v, __u64 max)
 	return v < max ? v : max;
 }
 
-/* Refill the bucket for the time since the last packet and take len from it,
- * unless that would leave less than keep in it. */
+/*
+ * The bucket has no lock: every CPU changes it with single atomic
+ * instructions.  A bpf_spin_lock, which turns interrupts off around two
+ * helper calls, cost more than the whole rest of the program.
+ */
+
+/*
+ * Pay the bucket the rate for the time since it was last paid.  The CPU that
+ * moves last_ns forward pays for that interval; the others find it paid.
+ * The coarse clock moves once a tick, so nearly every packet pays nothing.
+ */
+static __attribute__((always_inline)) void
+refill(struct ct_bucket *b, const struct ct_rate *r, __u64 now)
+{
+	__u64 last = b->last_ns;
+	__s64 credit, over;
+
+	if (now <= last ||
+	    __sync_val_compare_and_swap(&b->last_ns, last, now) != last)
+		return;
+	/* fill_ns of the rate fills the bucket from its deepest debt; the
+	 * cap also keeps the product from overflowing. */
+	credit = at_most(now - last, r->fill_ns) * r->rate_fp;
+	over = __sync_fetch_and_add(&b->tokens_fp, credit) + credit -
+	    (__s64)r->burst_fp;
+	/*
+	 * Take back what overflows the bucket, as of the moment of the payment
+	 * (this is also where a bucket that user space has just made smaller
+	 * shrinks).  What other CPUs take meanwhile stays taken.  Only another
+	 * payment in between, a tick later, makes this take back too much: the
+	 * error is rare and on the side of the limit.
+	 */
+	if (over > 0)
+		__sync_fetch_and_add(&b->tokens_fp, -over);
+}
+
+/* Take cost from the bucket if at least need is in it. */
 static __attribute__((always_inline)) int
-take(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
+take(struct ct_bucket *b, __s64 cost, __s64 need)
+{
+	/* A packet the bucket cannot pay for leaves it untouched. */
+	if (b->tokens_fp < need)
+		return 0;
+	if (__sync_fetch_and_add(&b->tokens_fp, -cost) >= need)
+		return 1;
+	/* Another CPU was first: give the tokens back. */
+	__sync_fetch_and_add(&b->tokens_fp, cost);
+	return 0;
+}
+
+/*
+ * Whether the packet fits: refill, then take its length.  Traffic of an
+ * inner limit marks the bucket; for a second after, the other traffic must
+ * leave half the bucket, and keep more on top.
+ */
+static __attribute__((always_inline)) int
+fits(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
     __u64 inner, __u64 keep)
 {
-	__u64 cost = len << CT_FP_SHIFT, reserve = 0, need;
-	__u64 elapsed;
+	__u64 cost = len << CT_FP_SHIFT, reserve = 0;
 
-	/* Another CPU may have read a later clock and taken the lock first. */
-	elapsed = 0;
-	if (now > b->last_ns) {
-		elapsed = now - b->last_ns;
-		b->last_ns = now;
-	}
-	/* Past fill_ns the bucket is full; capping also keeps the product small. */
-	if (elapsed >= r->fill_ns)
-		b->tokens_fp = r->burst_fp;
-	else
-		b->tokens_fp += elapsed * r->rate_fp;
-	/* Also where user space has just made the bucket smaller. */
-	if (b->tokens_fp > (__s64)r->burst_fp)
-		b->tokens_fp = r->burst_fp;
+	refill(b, r, now);
 	if (inner)
 		b->inner_ns = now;
 	else if (now - b->inner_ns < INNER_HOLD_NS)
 		reserve = r->burst_fp / 2;
 	/* A packet larger than the whole bucket needs it full. */
-	need = at_most(cost + reserve + keep, r->burst_fp);
-	if (b->tokens_fp < (__s64)need)
-		return 0;
-	b->tokens_fp -= cost;
-	return 1;
+	return take(b, cost, at_most(cost + reserve + keep, r->burst_fp));
 }
 
 /*
@@ -249,23 +280,20 @@ charge(struct __sk_buff *skb, __u32 dir)
 	 */
 	now = bpf_ktime_get_coarse_ns();
 	inner = ct_conf.ninner ? from_inner(skb) : 0;
-	/* Asked before the lock: no helper may be called while it is held. */
 	share = r.burst_fp / FRONT_SHARE;
 	keep = 0;
 	if (dir == CT_DOWN && r.burst_fp <= FRONT_MAX_BURST &&
 	    !at_front(skb, share >> CT_FP_SHIFT))
 		keep = share;
 
-	bpf_spin_lock(&b->lock);
-	ok = r.rate_fp == 0 || take(b, &r, now, len, inner, keep);
+	ok = r.rate_fp == 0 || fits(b, &r, now, len, inner, keep);
 	if (ok) {
-		b->passed_bytes += len;
-		b->passed_packets++;
+		__sync_fetch_and_add(&b->passed_bytes, len);
+		__sync_fetch_and_add(&b->passed_packets, 1);
 	} else {
-		b->dropped_bytes += len;
-		b->dropped_packets++;
+		__sync_fetch_and_add(&b->dropped_bytes, len);
+		__sync_fetch_and_add(&b->dropped_packets, 1);
 	}
-	bpf_spin_unlock(&b->lock);
 	if (!ok)
 		skb->tstamp = CT_DOOMED;
 	return ok;

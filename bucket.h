@@ -52,14 +52,12 @@ struct ct_conf {
 };
 
 /*
- * Written by the program only, under the lock.  A packet larger than the
+ * Written by the programs only, with atomic instructions.  A packet larger than the
  * whole bucket (a 64 KiB GSO packet at a low rate) may pass when the bucket
  * is full and leave it in debt, which the refill pays back before anything
  * else passes: the bucket can stay about a second deep at any rate.
  */
 struct ct_bucket {
-	struct bpf_spin_lock lock;
-	__u32 pad;
 	__s64 tokens_fp;
 	__u64 last_ns;
 	__u64 inner_ns;		/* when a packet of an inner limit last passed */

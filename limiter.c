@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "bpf.h"
-#include "btf.h"
 #include "crash.h"
 #include "limiter.h"
 #include "mounts.h"
@@ -265,26 +264,18 @@ pin_error(struct err *e, const char *pins, const char *name)
 static int
 create_maps(struct objects *o, struct err *e)
 {
-	struct bpf_map_spec conf = {
+	const struct bpf_map_spec conf = {
 		BPF_MAP_TYPE_ARRAY, "ct_conf", sizeof(__u32),
-		sizeof(struct ct_conf), 1, 0, 0, 0
+		sizeof(struct ct_conf), 1
 	};
-	struct bpf_map_spec bucket = {
+	const struct bpf_map_spec bucket = {
 		BPF_MAP_TYPE_ARRAY, "ct_bucket", sizeof(__u32),
-		sizeof(struct ct_bucket), 1, -1, BTF_BUCKET_KEY_ID,
-		BTF_BUCKET_VALUE_ID
+		sizeof(struct ct_bucket), 1
 	};
-	struct btf_blob btf;
 
-	btf_bucket(&btf);
-	bucket.btf_fd = bpf_btf_load(btf.data, btf.len);
-	if (bucket.btf_fd < 0)
-		return errnof(e, "cannot load the BTF of the bucket map "
-		    "(does this kernel have BTF and bpf_spin_lock?)");
 	o->conf = bpf_map_create(&conf);
 	for (int d = 0; d < 2; d++)
 		o->bucket[d] = o->conf < 0 ? -1 : bpf_map_create(&bucket);
-	close(bucket.btf_fd);
 	if (o->bucket[CT_DOWN] < 0 || o->bucket[CT_UP] < 0)
 		return errnof(e, "cannot create BPF maps");
 	return 0;
@@ -609,7 +600,7 @@ limiter_stats(const char *pins, struct dir_stats st[2], struct err *e)
 
 		if (fd < 0)
 			return pin_error(e, pins, directions[d].bucket_pin);
-		r = bpf_map_lookup(fd, &key, &b, BPF_F_LOCK);
+		r = bpf_map_lookup(fd, &key, &b);
 		close(fd);
 		if (r < 0)
 			return errnof(e, "cannot read %s/%s", pins,
