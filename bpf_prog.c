@@ -207,9 +207,10 @@ fits(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
 	__u64 cost = len << CT_FP_SHIFT, reserve = 0;
 
 	refill(b, r, now);
+	/* Signed: another CPU may have read a later clock and marked it. */
 	if (inner)
 		b->inner_ns = now;
-	else if (now - b->inner_ns < INNER_HOLD_NS)
+	else if ((__s64)(now - b->inner_ns) < (__s64)INNER_HOLD_NS)
 		reserve = r->burst_fp / 2;
 	/* A packet larger than the whole bucket needs it full. */
 	return take(b, cost, at_most(cost + reserve + keep, r->burst_fp));

@@ -52,10 +52,10 @@ struct ct_conf {
 };
 
 /*
- * Written by the programs only, with atomic instructions.  A packet larger than the
- * whole bucket (a 64 KiB GSO packet at a low rate) may pass when the bucket
- * is full and leave it in debt, which the refill pays back before anything
- * else passes: the bucket can stay about a second deep at any rate.
+ * Written by the programs only, with atomic instructions.  A packet larger
+ * than the whole bucket (a 64 KiB GSO packet at a low rate) may pass when
+ * the bucket is full and leave it in debt, which the refill pays back before
+ * anything else passes: the bucket can stay about a second deep at any rate.
  */
 struct ct_bucket {
 	__s64 tokens_fp;
