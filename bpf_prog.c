@@ -283,7 +283,7 @@ charge(struct __sk_buff *skb, __u32 dir)
 	inner = ct_conf.ninner ? from_inner(skb) : 0;
 	share = r.burst_fp / FRONT_SHARE;
 	keep = 0;
-	if (dir == CT_DOWN && r.burst_fp <= FRONT_MAX_BURST &&
+	if (dir == CT_DOWN && r.rate_fp != 0 && r.burst_fp <= FRONT_MAX_BURST &&
 	    !at_front(skb, share >> CT_FP_SHIFT))
 		keep = share;
 

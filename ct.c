@@ -227,22 +227,32 @@ renest(struct ctx *c)
 	}
 }
 
+/* The name of the cgroup --isolate makes for pid. */
+static void
+isolation_name(pid_t pid, char *name, size_t len)
+{
+	snprintf(name, len, "ct-%d", (int)pid);
+}
+
 /* Whether abs names a cgroup that --isolate makes: ct-<pid> below the mount. */
 static int
 is_isolation_path(const struct ctx *c, const char *abs)
 {
 	size_t n = strlen(c->cgroot);
-	const char *base = strrchr(abs, '/');
+	const char *base;
+	char name[32];
+	struct err ignored;
+	pid_t pid;
 
 	if (strncmp(abs, c->cgroot, n) != 0 || abs[n] != '/' ||
-	    strstr(abs, "/../") != NULL || strncmp(base, "/ct-", 4) != 0)
+	    strstr(abs, "/../") != NULL)
 		return 0;
-	base += 4;
-	if (*base < '1' || *base > '9')
+	base = strrchr(abs, '/') + 1;	/* there is one: abs[n] */
+	if (strncmp(base, "ct-", 3) != 0 || parse_pid(base + 3, &pid,
+	    &ignored) < 0)
 		return 0;
-	while (*base >= '0' && *base <= '9')
-		base++;
-	return *base == '\0';
+	isolation_name(pid, name, sizeof(name));
+	return strcmp(base, name) == 0;
 }
 
 /*
@@ -451,7 +461,7 @@ isolation_cgroup(struct ctx *c, pid_t pid, char *rel, size_t len,
 	const char *base = strrchr(rel, '/') + 1;
 	int failed;
 
-	snprintf(name, sizeof(name), "ct-%d", (int)pid);
+	isolation_name(pid, name, sizeof(name));
 	if (abs_path(c, rel, abs, sizeof(abs), e) < 0)
 		return -1;
 	if (strcmp(base, name) == 0 && cgroup_is_ours(abs)) {
