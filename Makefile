@@ -33,7 +33,7 @@ tests/rate_test: tests/rate_test.c rate.c rate.h
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q make musl-tools \
-	    gcc clang llvm libclang-rt-dev bats bpftool iperf3 iproute2 python3 valgrind
+	    gcc clang llvm libclang-rt-dev bats bpftool iperf3 iproute2 ethtool python3 valgrind
 
 test: ct tests/rate_test bench/progcost
 	bats --tap tests/

@@ -6,7 +6,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/fs.h>	/* RENAME_EXCHANGE */
 
 #include "crash.h"
 #include "registry.h"
@@ -241,6 +244,27 @@ write_file(int dir_fd, const char *name, const char *text)
 	return bad ? -1 : 0;
 }
 
+/*
+ * Put the temporary file in the place of the registry.  On ext4, a rename
+ * over an existing file first starts writing the new one out to the disk:
+ * the filesystem's guard for programs that replace a file without an fsync.
+ * That was most of the time of a save, and the registry is not meant to
+ * outlive a reboot.  Exchanging the two names and then removing the old text
+ * skips it; a ct killed in between leaves the old text under the temporary
+ * name, which the next save truncates.  musl has no renameat2 wrapper.
+ */
+static int
+replace_registry(int dir_fd)
+{
+	if (syscall(SYS_renameat2, dir_fd, TEMP_NAME, dir_fd, FILE_NAME,
+	    RENAME_EXCHANGE) == 0) {
+		unlinkat(dir_fd, TEMP_NAME, 0);
+		return 0;
+	}
+	/* No registry yet, or a filesystem that cannot exchange. */
+	return renameat(dir_fd, TEMP_NAME, dir_fd, FILE_NAME);
+}
+
 int
 registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 {
@@ -258,16 +282,16 @@ registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 		return -1;
 	}
 	crash_point("registry-written");
-	if (renameat(rf->dir_fd, TEMP_NAME, rf->dir_fd, FILE_NAME) < 0) {
+	if (replace_registry(rf->dir_fd) < 0) {
 		errnof(e, "cannot write %s/%s", REGISTRY_DIR, FILE_NAME);
 		unlinkat(rf->dir_fd, TEMP_NAME, 0);
 		return -1;
 	}
 	/*
 	 * No fsync, of the file or the directory: what the registry describes
-	 * lives in the kernel and is gone after a reboot, while the rename
-	 * alone already keeps any reader, and a ct killed midway, from leaving
-	 * or seeing a half-written file.  An fsync cost up to a sixth of a
+	 * lives in the kernel and is gone after a reboot, while the change of
+	 * names alone already keeps any reader, and a ct killed midway, from
+	 * leaving or seeing a half-written file.  An fsync cost up to a sixth of a
 	 * whole limit.
 	 */
 	return 0;

@@ -12,15 +12,7 @@ GOODPUT_HIGH=10.6
 setup() {
     common_setup
     netns_up "$BATS_TEST_NUMBER.$$"
-    ip netns exec "$NETNS_A" iperf3 -s -B "$NETNS_ADDR_A" \
-        >"$BATS_TEST_TMPDIR/server.log" 2>&1 </dev/null 3>&- &
-    track_pid "$!"
-    eventually server_listening ||
-        fail "iperf3 server did not start:" "$(cat "$BATS_TEST_TMPDIR/server.log")"
-}
-
-server_listening() {
-    [[ -n $(ip netns exec "$NETNS_A" ss -Hltn 'sport = :5201') ]]
+    start_iperf3_server "$NETNS_A" -B "$NETNS_ADDR_A"
 }
 
 # goodput CG SECONDS [IPERF3 ARGS...]: Mbit/s received in an iperf3 run whose

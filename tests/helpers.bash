@@ -128,6 +128,22 @@ spawn_sleeper() {
     expect_eq "cgroup of sleeper $SPAWNED" "$(cg_rel "$cg")" "$(proc_cgroup "$SPAWNED")"
 }
 
+# start_iperf3_server NS [IPERF3 ARGS...]: an iperf3 server in namespace NS on
+# port 5201, killed at teardown
+start_iperf3_server() {
+    local ns=$1
+    shift
+    ip netns exec "$ns" iperf3 -s "$@" \
+        >"$BATS_TEST_TMPDIR/server.log" 2>&1 </dev/null 3>&- &
+    track_pid "$!"
+    eventually _iperf3_listening "$ns" ||
+        fail "iperf3 server did not start:" "$(cat "$BATS_TEST_TMPDIR/server.log")"
+}
+
+_iperf3_listening() {
+    [[ -n $(ip netns exec "$1" ss -Hltn 'sport = :5201') ]]
+}
+
 # track_pid PID: SIGKILL and reap PID at teardown
 track_pid() {
     echo "$1" >>"$BATS_TEST_TMPDIR/pids"
