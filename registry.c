@@ -258,6 +258,7 @@ replace_registry(int dir_fd)
 {
 	if (syscall(SYS_renameat2, dir_fd, TEMP_NAME, dir_fd, FILE_NAME,
 	    RENAME_EXCHANGE) == 0) {
+		crash_point("registry-exchanged");
 		unlinkat(dir_fd, TEMP_NAME, 0);
 		return 0;
 	}

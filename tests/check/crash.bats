@@ -8,7 +8,7 @@ BATS_TEST_DIRNAME=${BATS_TEST_DIRNAME%/*} load helpers
 CT_CRASH=${CT_CRASH:-$BATS_TEST_DIRNAME/../../ct-asan}
 SOURCES=$BATS_TEST_DIRNAME/../..
 POINTS=(isolate-made limit-registered attach-loaded attach-pinned attach-ingress attach-egress
-    registry-written detach-ingress detach-egress unpin-program detach-unpinned
+    registry-written registry-exchanged detach-ingress detach-egress unpin-program detach-unpinned
     teardown-detached isolation-drained cleanup-entries cleanup-swept)
 
 setup_file() {
@@ -183,7 +183,7 @@ expect_home() {
             "[[$P], 20000000]"
         expect_clean_after_cleanup "$A"
     done
-    expect_reached limit-registered registry-written
+    expect_reached limit-registered registry-written registry-exchanged
 }
 
 @test "limit of another process of a limited cgroup" {
