@@ -292,8 +292,8 @@ registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 	 * No fsync, of the file or the directory: what the registry describes
 	 * lives in the kernel and is gone after a reboot, while the change of
 	 * names alone already keeps any reader, and a ct killed midway, from
-	 * leaving or seeing a half-written file.  An fsync cost up to a sixth of a
-	 * whole limit.
+	 * leaving or seeing a half-written file.  An fsync cost up to a sixth
+	 * of a whole limit.
 	 */
 	return 0;
 }

@@ -28,15 +28,11 @@ setup() {
 
 # start_capture NS: count what the veth of NS sends, until stop_capture
 start_capture() {
-    local i
     ip netns exec "$1" python3 "$BATS_TEST_DIRNAME/wire.py" veth0 \
         >"$BATS_TEST_TMPDIR/wire.out" 2>&1 </dev/null 3>&- &
     CAPTURE=$!
     track_pid "$CAPTURE"
-    for ((i = 0; i < 100; i++)); do
-        [[ -s $BATS_TEST_TMPDIR/wire.out ]] && break
-        sleep 0.05
-    done
+    eventually test -s "$BATS_TEST_TMPDIR/wire.out"
     [[ $(head -n 1 "$BATS_TEST_TMPDIR/wire.out") == ready ]] ||
         fail "capture did not start:" "$(cat "$BATS_TEST_TMPDIR/wire.out")"
 }
@@ -57,7 +53,7 @@ stop_capture() {
 # namespace B to ADDR in A, and compare what ct passed with the frames the
 # sending end's veth sent
 expect_counted_as_wire() {
-    local addr=$1 dir=$2 sender=$NETNS_B receiver=$NETNS_A cg pid
+    local addr=$1 dir=$2 sender=$NETNS_B receiver=$NETNS_A cg entry
     local ct_bytes ct_packets
     if [[ $dir == down ]]; then
         sender=$NETNS_A receiver=$NETNS_B
@@ -69,8 +65,7 @@ expect_counted_as_wire() {
         fail "cannot turn GRO on" || return
     cg=$(new_cgroup)
     spawn_sleeper "$cg"
-    pid=$SPAWNED
-    limit_ok "$pid" 10gbit || return
+    limit_ok "$SPAWNED" 10gbit || return
 
     start_capture "$sender" || return
     netns_run_in_cgroup "$cg" "$NETNS_B" timeout -k 5 60 iperf3 -c "$addr" \
@@ -80,9 +75,10 @@ expect_counted_as_wire() {
     stop_capture || return
 
     load_status || return
-    ct_bytes=$(status_get "cg('$(cg_rel "$cg")')['$dir']['passed_bytes']") || return
-    ct_packets=$(status_get "cg('$(cg_rel "$cg")')['$dir']['passed_packets']") || return
-    expect_status_value "cg('$(cg_rel "$cg")')['$dir']['dropped_packets']" 0 || return
+    entry="cg('$(cg_rel "$cg")')['$dir']"
+    ct_bytes=$(status_get "$entry['passed_bytes']") || return
+    ct_packets=$(status_get "$entry['passed_packets']") || return
+    expect_status_value "$entry['dropped_packets']" 0 || return
     note "$addr $dir: wire $WIRE_BYTES IP bytes in $WIRE_FRAMES frames," \
         "ct $ct_bytes bytes in $ct_packets packets"
     # Otherwise this test would not be about GSO or GRO at all.

@@ -65,8 +65,8 @@ def main():
         if n is not None:
             total += n
             frames += 1
-    packets, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET,
-                                                        PACKET_STATISTICS, 8))
+    _, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET,
+                                                   PACKET_STATISTICS, 8))
     print(total, frames, drops, flush=True)
 
 
