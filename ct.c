@@ -1067,7 +1067,7 @@ static const struct command commands[] = {
 	    "--isolate  move PID into a new cgroup of its own first (needed for\n"
 	    "           a process in the root cgroup)\n"
 	    "--burst    bucket size in tc's size units (default: one second of\n"
-	    "           the rate, at least 32kb down and 64kb up)\n" },
+	    "           the rate, at least 32kb down and 80kb up)\n" },
 	{ "unlimit", cmd_unlimit,
 	    "usage: ct unlimit PID\n\n"
 	    "Remove the limit set for PID, even after the process has exited.\n"

@@ -44,7 +44,7 @@ CT_MAPS = {"ct_conf", "ct_bucket"}
 NCGROUPS = 8
 CT_MAX_INNER = 8
 NPROCS = 16
-BURST_FLOOR = {"down": 32 << 10, "up": 64 << 10}
+BURST_FLOOR = {"down": 32 << 10, "up": 80 << 10}
 BURST_CEILING = 1 << 30
 
 # name, multiplier, largest count: rates within ct's 1kbit..1tbit
