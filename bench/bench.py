@@ -295,9 +295,9 @@ def in_netns(pid, ns):
 def line_rate_ratio(lab, pairs, phase_s):
     """Unlimited throughput with ct's programs attached over without.
 
-    One download runs throughout, while ct's programs are attached to the
-    client's cgroup and taken off again every phase_s; the receiving veth's
-    counter gives each phase's rate.  Separate transfers here differ by 10%
+    One download runs throughout, in phases of phase_s with ct's programs
+    attached to the client's cgroup or not; the receiving veth's counter
+    gives each phase's bytes.  Separate transfers here differ by 10%
     from one to the next, far more than the programs cost; phases of one
     transfer a fraction of a second apart share its ups and downs.
     """
@@ -313,15 +313,15 @@ def line_rate_ratio(lab, pairs, phase_s):
     # scheduler puts them.
     pin = ["-A", "1,0"] if (os.cpu_count() or 1) >= 2 else []
     client = lab.client(cg, ["-p", "5390", "-t", "3600", "-R"] + pin)
-    rate = {True: [0, 0.0], False: [0, 0.0]}
+    seen = {True: [0, 0.0], False: [0, 0.0]}   # bytes, seconds
     try:
         time.sleep(2)   # past the connection's start
         if client.poll() is not None or not in_netns(client.pid, lab.a):
             raise RuntimeError("iperf3 client did not start")
         ct("limit", idle, "1tbit")
         attached = False
-        # Pairs of phases, each kind first in every other pair, so that a
-        # drift of the machine weighs on both alike.
+        # Pairs of phases, each kind first in every other pair (off on, on
+        # off, ...), so that a drift of the machine weighs on both alike.
         for i in range(2 * pairs):
             on = (i % 2 == 0) == (i // 2 % 2 == 1)
             if on != attached:
@@ -330,14 +330,14 @@ def line_rate_ratio(lab, pairs, phase_s):
             attached = on
             t, b = time.perf_counter(), rx_bytes(client.pid)
             time.sleep(phase_s)
-            rate[on][0] += rx_bytes(client.pid) - b
-            rate[on][1] += time.perf_counter() - t
+            seen[on][0] += rx_bytes(client.pid) - b
+            seen[on][1] += time.perf_counter() - t
         ct("unlimit", pid if attached else idle)
     finally:
         client.kill()
         client.wait()
-    with_ct = rate[True][0] * 8 / rate[True][1]
-    without = rate[False][0] * 8 / rate[False][1]
+    with_ct = seen[True][0] * 8 / seen[True][1]
+    without = seen[False][0] * 8 / seen[False][1]
     return with_ct / without, with_ct, without
 
 
