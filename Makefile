@@ -9,7 +9,9 @@ CFLAGS   = -std=c11 -D_GNU_SOURCE -O2 -Wall -Wextra -Werror $(KHDRS)
 LDFLAGS  = -static
 BPFFLAGS = -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -I/usr/include/$(MULTIARCH)
 
-SRCS = ct.c bpf.c cgroup.c crash.c err.c limiter.c mounts.c obj.c proc.c rate.c registry.c
+SRCS = ct.c bpf.c cgroup.c crash.c err.c isolate.c limiter.c mounts.c nest.c \
+       obj.c ops.c ours.c policy.c proc.c rate.c registry.c regtext.c status.c \
+       txn.c
 OBJS = $(SRCS:.c=.o) obj_blob.o
 
 all: ct
@@ -26,8 +28,8 @@ bpf_prog.o: bpf_prog.c bucket.h
 obj_blob.o: obj_blob.S bpf_prog.o
 	$(CC) -c -o $@ obj_blob.S
 
-tests/rate_test: tests/rate_test.c rate.c rate.h
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/rate_test.c rate.c
+tests/rate_test: tests/rate_test.c rate.c rate.h err.c err.h
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/rate_test.c rate.c err.c
 
 # Install what building, testing and the demo need (Debian, Ubuntu).
 deps:
@@ -69,8 +71,8 @@ SAN_ENV      = ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
 FUZZ_RUN     = mkdir -p fuzz/out/corpus/obj && \
 	       cp bpf_prog.o fuzz/out/corpus/obj/ && fuzz/run.sh
 
-fuzz/out/bin/fuzz_rate fuzz/out/bin/fuzz_size: rate.c fuzz/grammar.c fuzz/grammar.h
-fuzz/out/bin/fuzz_registry: registry.c err.c
+fuzz/out/bin/fuzz_rate fuzz/out/bin/fuzz_size: rate.c err.c fuzz/grammar.c fuzz/grammar.h
+fuzz/out/bin/fuzz_registry: registry.c regtext.c err.c
 fuzz/out/bin/fuzz_obj: obj.c err.c
 fuzz/out/bin/fuzz_%: fuzz/fuzz_%.c *.h
 	@mkdir -p fuzz/out/bin

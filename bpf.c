@@ -1,3 +1,4 @@
+/* The bpf(2) system call, one thin function per command: see bpf.h. */
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>

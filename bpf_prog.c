@@ -283,8 +283,8 @@ charge(struct __sk_buff *skb, __u32 dir)
 	inner = ct_conf.ninner ? from_inner(skb) : 0;
 	share = r.burst_fp / FRONT_SHARE;
 	keep = 0;
-	if (dir == CT_DOWN && r.rate_fp != 0 && r.burst_fp <= FRONT_MAX_BURST &&
-	    !at_front(skb, share >> CT_FP_SHIFT))
+	if (dir == CT_INGRESS && r.rate_fp != 0 &&
+	    r.burst_fp <= FRONT_MAX_BURST && !at_front(skb, share >> CT_FP_SHIFT))
 		keep = share;
 
 	ok = r.rate_fp == 0 || fits(b, &r, now, len, inner, keep);
@@ -304,12 +304,12 @@ SEC("cgroup_skb/ingress")
 int
 ct_ingress(struct __sk_buff *skb)
 {
-	return charge(skb, CT_DOWN) ? VERDICT_PASS : VERDICT_DROP;
+	return charge(skb, CT_INGRESS) ? VERDICT_PASS : VERDICT_DROP;
 }
 
 SEC("cgroup_skb/egress")
 int
 ct_egress(struct __sk_buff *skb)
 {
-	return charge(skb, CT_UP) ? VERDICT_PASS : VERDICT_DROP_CN;
+	return charge(skb, CT_EGRESS) ? VERDICT_PASS : VERDICT_DROP_CN;
 }

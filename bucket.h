@@ -19,8 +19,8 @@
 #include <linux/bpf.h>
 #include <linux/types.h>
 
-#define CT_DOWN 0	/* ingress */
-#define CT_UP 1		/* egress */
+#define CT_INGRESS 0	/* download */
+#define CT_EGRESS 1	/* upload */
 #define CT_FP_SHIFT 32
 #define CT_MAX_DEBT (256 * 1024)	/* bytes; above any GSO packet */
 
@@ -45,7 +45,7 @@ struct ct_inner {
 #define CT_MAX_INNER 8
 
 struct ct_conf {
-	struct ct_rate dir[2];	/* CT_DOWN, CT_UP */
+	struct ct_rate dir[2];	/* CT_INGRESS, CT_EGRESS */
 	__u32 ninner;
 	__u32 pad;
 	struct ct_inner inner[CT_MAX_INNER];

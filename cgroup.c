@@ -1,3 +1,4 @@
+/* The cgroup v2 tree: see cgroup.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,15 +18,12 @@
 int
 cgroup_root(char *root, size_t len, struct err *e)
 {
-	switch (mount_find("cgroup2", root, len)) {
-	case 1:
-		return 0;
-	case 0:
+	if (mount_find("cgroup2", root, len, e) < 0)
+		return -1;
+	if (root[0] == '\0')
 		return errf(e, "no cgroup2 filesystem is mounted "
 		    "(ct needs the unified cgroup hierarchy)");
-	default:
-		return errnof(e, "cannot read /proc/self/mountinfo");
-	}
+	return 0;
 }
 
 int
@@ -70,8 +68,10 @@ cgroup_abs(char *abs, size_t len, const char *root, const char *rel)
 	return n >= 0 && (size_t)n < len ? 0 : -1;
 }
 
-int
-cgroup_id(const char *abs, uint64_t *id)
+/* The id of the cgroup at path from dirfd, in the kernel's file handle. */
+static int
+handle_id(int dirfd, const char *path, int flags, uint64_t *id,
+    struct err *e)
 {
 	struct {
 		struct file_handle fh;
@@ -80,20 +80,36 @@ cgroup_id(const char *abs, uint64_t *id)
 	int mount_id;
 
 	h.fh.handle_bytes = sizeof(h.id);
-	if (name_to_handle_at(AT_FDCWD, abs, &h.fh, &mount_id, 0) < 0)
-		return -1;
-	if (h.fh.handle_bytes != sizeof(h.id)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (name_to_handle_at(dirfd, path, &h.fh, &mount_id, flags) < 0)
+		return errnof(e, "cannot identify cgroup %s", *path ? path :
+		    "(open)");
+	if (h.fh.handle_bytes != sizeof(h.id))
+		return errf(e, "cgroup %s has no cgroup id", *path ? path :
+		    "(open)");
 	memcpy(id, h.fh.f_handle, sizeof(*id));
 	return 0;
 }
 
 int
-cgroup_open(const char *abs)
+cgroup_id(const char *abs, uint64_t *id, struct err *e)
 {
-	return open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return handle_id(AT_FDCWD, abs, 0, id, e);
+}
+
+int
+cgroup_fd_id(int fd, uint64_t *id, struct err *e)
+{
+	return handle_id(fd, "", AT_EMPTY_PATH, id, e);
+}
+
+int
+cgroup_open(const char *abs, struct err *e)
+{
+	int fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errnof(e, "cannot open cgroup %s", abs);
+	return fd;
 }
 
 static FILE *
@@ -170,9 +186,11 @@ cgroup_drain(const char *from, const char *to, struct err *e)
 }
 
 int
-cgroup_mark(const char *abs)
+cgroup_mark(const char *abs, struct err *e)
 {
-	return setxattr(abs, MARK_NAME, MARK_VALUE, strlen(MARK_VALUE), 0);
+	if (setxattr(abs, MARK_NAME, MARK_VALUE, strlen(MARK_VALUE), 0) < 0)
+		return errnof(e, "cannot mark cgroup %s as ct's", abs);
+	return 0;
 }
 
 int
@@ -180,8 +198,7 @@ cgroup_make(const char *abs, struct err *e)
 {
 	if (mkdir(abs, 0755) < 0)
 		return errnof(e, "cannot create cgroup %s", abs);
-	if (cgroup_mark(abs) < 0) {
-		errnof(e, "cannot mark cgroup %s as ct's", abs);
+	if (cgroup_mark(abs, e) < 0) {
 		rmdir(abs);
 		return -1;
 	}

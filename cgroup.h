@@ -16,9 +16,11 @@
 int cgroup_root(char *root, size_t len, struct err *e);
 int cgroup_of_pid(pid_t pid, char *rel, size_t len, struct err *e);
 int cgroup_abs(char *abs, size_t len, const char *root, const char *rel);
-/* The cgroup's id, as bpf_skb_cgroup_id() and bpftool know it; -1, errno. */
-int cgroup_id(const char *abs, uint64_t *id);
-int cgroup_open(const char *abs);
+/* The cgroup's id, as bpf_skb_cgroup_id() and bpftool know it. */
+int cgroup_id(const char *abs, uint64_t *id, struct err *e);
+int cgroup_fd_id(int fd, uint64_t *id, struct err *e);
+/* An fd of the cgroup's directory, for attaching programs to it. */
+int cgroup_open(const char *abs, struct err *e);
 /* How many processes are in the cgroup itself (not its children). */
 int cgroup_count_procs(const char *abs, int *n, struct err *e);
 int cgroup_move(const char *abs, pid_t pid, struct err *e);
@@ -27,7 +29,7 @@ int cgroup_drain(const char *from, const char *to, struct err *e);
 
 /* A cgroup that ct creates carries a mark, so that it can be found again. */
 int cgroup_make(const char *abs, struct err *e);
-int cgroup_mark(const char *abs);
+int cgroup_mark(const char *abs, struct err *e);
 int cgroup_is_ours(const char *abs);
 int cgroup_remove(const char *abs, struct err *e);
 

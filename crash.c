@@ -1,3 +1,4 @@
+/* Crash points for the tests: see crash.h. */
 #include "crash.h"
 
 #ifdef CT_CRASH_POINTS

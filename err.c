@@ -1,3 +1,4 @@
+/* Error messages and notes: see err.h. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,30 +35,46 @@ errnof(struct err *e, const char *fmt, ...)
 }
 
 void
-note(struct notes *ns, const char *fmt, ...)
+note(struct notes *ns, enum severity sev, const char *fmt, ...)
 {
-	char **grown, *line;
+	struct note *grown;
+	char *text;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) < 0)
-		line = NULL;
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
 	va_end(ap);
-	grown = line ? realloc(ns->line, (ns->n + 1) * sizeof(*grown)) : NULL;
+	grown = text ? realloc(ns->line, (ns->n + 1) * sizeof(*grown)) : NULL;
 	if (grown == NULL) {
 		/* Out of memory: losing a note beats losing the operation. */
-		free(line);
+		free(text);
 		return;
 	}
-	grown[ns->n++] = line;
+	grown[ns->n].sev = sev;
+	grown[ns->n].text = text;
 	ns->line = grown;
+	ns->n++;
+}
+
+const char *
+severity_prefix(enum severity sev)
+{
+	switch (sev) {
+	case NOTE_WARNING:
+		return "warning: ";
+	case NOTE_ERROR:
+		return "error: ";
+	default:
+		return "";
+	}
 }
 
 void
 notes_free(struct notes *ns)
 {
 	for (size_t i = 0; i < ns->n; i++)
-		free(ns->line[i]);
+		free(ns->line[i].text);
 	free(ns->line);
 	ns->line = NULL;
 	ns->n = 0;

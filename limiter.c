@@ -1,6 +1,8 @@
+/* What ct puts in the kernel for one cgroup: see limiter.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,52 +14,19 @@
 #include <unistd.h>
 
 #include "bpf.h"
+#include "bucket.h"
 #include "crash.h"
 #include "limiter.h"
 #include "mounts.h"
 #include "obj.h"
+#include "ours.h"
+#include "policy.h"
 
-#define BPFFS_DEFAULT "/sys/fs/bpf"
-/*
- * The smallest default buckets.  A small bucket keeps the idle spells of a
- * slow TCP flow from adding up to a burst above the limit.  On egress TCP's
- * segmentation offload hands ct packets of up to 64 KiB even at low rates,
- * which ct counts with the headers of each of their segments: 67.5 KB for
- * IPv4 at MTU 1500, 68.4 KB for IPv6, more for smaller segments.  Such a
- * packet must fit the bucket: one larger than the whole bucket waits for it
- * to be full, while TCP, with nothing else in flight, tries it again only
- * when a timer fires, and the refill of the wait overflows.  At 256 kbit a
- * 64 KiB bucket lost 4-14% of the rate that way to BBR uploads, whose every
- * packet is that large.
- */
-static const uint64_t burst_floor[2] = {
-	[CT_DOWN] = 32 * 1024,
-	[CT_UP] = 80 * 1024,
-};
-#define BURST_CEILING (1ULL << 30)
+_Static_assert(LIMITER_MAX_INNER == CT_MAX_INNER, "inner list sizes differ");
+_Static_assert(CT_DOWN == CT_INGRESS && CT_UP == CT_EGRESS,
+    "directions are numbered alike in the maps and in ct");
+
 #define MAX_QUERY 64			/* the kernel's limit per cgroup and hook */
-
-/*
- * The kernel objects of one limited cgroup: the map of limits, and for each
- * direction a program and the map of its bucket.  Each is pinned under its
- * own name in the cgroup's pin directory.
- */
-struct direction {
-	const char *prog_name;		/* as bpftool shows it */
-	const char *section;		/* in bpf_prog.c */
-	const char *pin;		/* the program's pin */
-	const char *bucket_pin;		/* its bucket's pin */
-	enum bpf_attach_type type;
-};
-
-static const struct direction directions[2] = {
-	[CT_DOWN] = { "ct_ingress", "cgroup_skb/ingress", "ingress",
-	    "bucket_down", BPF_CGROUP_INET_INGRESS },
-	[CT_UP] = { "ct_egress", "cgroup_skb/egress", "egress", "bucket_up",
-	    BPF_CGROUP_INET_EGRESS },
-};
-
-#define CONF_PIN "conf"
 
 /* File descriptors of the objects, while ct makes them. */
 struct objects {
@@ -65,18 +34,6 @@ struct objects {
 	int bucket[2];
 	int prog[2];
 };
-
-uint64_t
-limiter_default_burst(uint64_t rate_bits, int dir)
-{
-	uint64_t one_second = rate_bits / 8;
-
-	if (one_second < burst_floor[dir])
-		return burst_floor[dir];
-	if (one_second > BURST_CEILING)
-		return BURST_CEILING;
-	return one_second;
-}
 
 /* bytes per second in bits -> bytes per nanosecond in 32.32 fixed point,
  * split so that rate_bits * 2^29 cannot overflow. */
@@ -105,175 +62,75 @@ is_bpffs(const char *path)
 	return statfs(path, &st) == 0 && st.f_type == BPF_FS_MAGIC;
 }
 
+/* A mounted bpffs, or "" when there is none. */
 static int
 find_bpffs(char *dir, size_t len, struct err *e)
 {
-	if (is_bpffs(BPFFS_DEFAULT)) {
-		snprintf(dir, len, "%s", BPFFS_DEFAULT);
+	if (is_bpffs(POLICY_BPFFS)) {
+		snprintf(dir, len, "%s", POLICY_BPFFS);
 		return 0;
 	}
-	if (mount_find("bpf", dir, len) == 1 && is_bpffs(dir))
-		return 0;
-	if (mkdir(BPFFS_DEFAULT, 0700) < 0 && errno != EEXIST)
+	if (mount_find("bpf", dir, len, e) < 0)
+		return -1;
+	if (dir[0] != '\0' && !is_bpffs(dir))
+		dir[0] = '\0';
+	return 0;
+}
+
+static int
+mount_bpffs(char *dir, size_t len, struct err *e)
+{
+	if (mkdir(POLICY_BPFFS, 0700) < 0 && errno != EEXIST)
 		return errnof(e, "cannot create %s for the bpf filesystem",
-		    BPFFS_DEFAULT);
-	if (mount("bpf", BPFFS_DEFAULT, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		    POLICY_BPFFS);
+	if (mount("bpf", POLICY_BPFFS, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	    "mode=0700") < 0)
 		return errnof(e, "cannot mount the bpf filesystem on %s",
-		    BPFFS_DEFAULT);
-	snprintf(dir, len, "%s", BPFFS_DEFAULT);
+		    POLICY_BPFFS);
+	snprintf(dir, len, "%s", POLICY_BPFFS);
 	return 0;
 }
 
 int
-limiter_pin_root(char *root, size_t len, int create, struct err *e)
+limiter_pin_root(char *root, size_t len, struct err *e)
 {
 	char bpffs[256];
 
 	root[0] = '\0';
-	if (!create) {
-		if (is_bpffs(BPFFS_DEFAULT))
-			snprintf(bpffs, sizeof(bpffs), "%s", BPFFS_DEFAULT);
-		else if (mount_find("bpf", bpffs, sizeof(bpffs)) != 1)
-			return 0;
-		if (snprintf(root, len, "%s/ct", bpffs) >= (int)len)
-			return errf(e, "bpf filesystem path too long");
-		return 0;
-	}
 	if (find_bpffs(bpffs, sizeof(bpffs), e) < 0)
 		return -1;
-	if (snprintf(root, len, "%s/ct", bpffs) >= (int)len)
+	if (bpffs[0] != '\0' && snprintf(root, len, "%s/%s", bpffs,
+	    POLICY_PIN_DIR) >= (int)len)
 		return errf(e, "bpf filesystem path too long");
-	if (mkdir(root, 0700) < 0 && errno != EEXIST)
-		return errnof(e, "cannot create %s", root);
 	return 0;
 }
 
-static int
-pin_path(char *buf, size_t len, const char *pins, const char *name)
+int
+limiter_pin_dir(uint64_t cgroup_id, char *pins, size_t len, struct err *e)
 {
-	return snprintf(buf, len, "%s/%s", pins, name) < (int)len ? 0 : -1;
-}
+	char bpffs[256], root[300];
 
-/* Whether a map is one of ct's maps of that name and value size. */
-static int
-info_is(const struct bpf_map_info *info, const char *name, uint32_t value_size)
-{
-	return info->type == BPF_MAP_TYPE_ARRAY && info->max_entries == 1 &&
-	    info->value_size == value_size && strcmp(info->name, name) == 0;
-}
-
-static int
-map_is(int map_fd, const char *name, uint32_t value_size)
-{
-	struct bpf_map_info info;
-
-	return bpf_map_info(map_fd, &info) == 0 &&
-	    info_is(&info, name, value_size);
-}
-
-/* Counts the map of this id as a conf or a bucket map when it is ct's. */
-static void
-count_map(uint32_t id, int *conf, int *bucket)
-{
-	struct bpf_map_info info;
-	int fd = bpf_map_fd_by_id(id);
-
-	if (fd < 0)
-		return;
-	if (bpf_map_info(fd, &info) == 0) {
-		*conf += info_is(&info, "ct_conf", sizeof(struct ct_conf));
-		*bucket += info_is(&info, "ct_bucket",
-		    sizeof(struct ct_bucket));
-	}
-	close(fd);
-}
-
-/*
- * Whether prog_fd is a program ct loaded: its type, its name and both its
- * maps must be ct's.  Anything less and it is left alone.
- */
-static int
-is_ours(int prog_fd, const struct direction *d)
-{
-	struct bpf_prog_info info;
-	uint32_t map_ids[4] = { 0 };	/* filled by the kernel */
-	int conf = 0, bucket = 0;
-
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = 4;
-	info.map_ids = (uint64_t)(uintptr_t)map_ids;
-	if (bpf_prog_info(prog_fd, &info) < 0 ||
-	    info.type != BPF_PROG_TYPE_CGROUP_SKB ||
-	    strcmp(info.name, d->prog_name) != 0 || info.nr_map_ids != 2)
-		return 0;
-	for (int i = 0; i < 2; i++)
-		count_map(map_ids[i], &conf, &bucket);
-	return conf == 1 && bucket == 1;
-}
-
-/*
- * The object pinned as pins/name, if it is ct's: -1 with errno ENOENT when
- * there is no such pin, EEXIST when something else was pinned in its place
- * (which ct then neither uses nor removes).
- */
-static int
-get_pinned(const char *pins, const char *name)
-{
-	char path[512];
-
-	if (pin_path(path, sizeof(path), pins, name) < 0) {
-		errno = ENAMETOOLONG;
+	if (find_bpffs(bpffs, sizeof(bpffs), e) < 0)
 		return -1;
-	}
-	return bpf_obj_get(path);
-}
-
-static int
-pinned_prog(const char *pins, const struct direction *d)
-{
-	int fd = get_pinned(pins, d->pin);
-
-	if (fd >= 0 && !is_ours(fd, d)) {
-		close(fd);
-		errno = EEXIST;
+	if (bpffs[0] == '\0' && mount_bpffs(bpffs, sizeof(bpffs), e) < 0)
 		return -1;
-	}
-	return fd;
-}
-
-static int
-pinned_map(const char *pins, const char *pin, const char *name,
-    uint32_t value_size)
-{
-	int fd = get_pinned(pins, pin);
-
-	if (fd >= 0 && !map_is(fd, name, value_size)) {
-		close(fd);
-		errno = EEXIST;
-		return -1;
-	}
-	return fd;
-}
-
-static int
-pin_error(struct err *e, const char *pins, const char *name)
-{
-	if (errno == EEXIST)
-		return errf(e, "%s/%s is not ct's; refusing to use it", pins,
-		    name);
-	return errnof(e, "cannot open %s/%s", pins, name);
+	snprintf(root, sizeof(root), "%s/%s", bpffs, POLICY_PIN_DIR);
+	if (mkdir(root, 0700) < 0 && errno != EEXIST)
+		return errnof(e, "cannot create %s", root);
+	if (snprintf(pins, len, "%s/%" PRIu64, root, cgroup_id) >= (int)len)
+		return errf(e, "bpf filesystem path too long");
+	return 0;
 }
 
 static int
 create_maps(struct objects *o, struct err *e)
 {
 	const struct bpf_map_spec conf = {
-		BPF_MAP_TYPE_ARRAY, "ct_conf", sizeof(__u32),
+		BPF_MAP_TYPE_ARRAY, OURS_CONF_NAME, sizeof(__u32),
 		sizeof(struct ct_conf), 1
 	};
 	const struct bpf_map_spec bucket = {
-		BPF_MAP_TYPE_ARRAY, "ct_bucket", sizeof(__u32),
+		BPF_MAP_TYPE_ARRAY, OURS_BUCKET_NAME, sizeof(__u32),
 		sizeof(struct ct_bucket), 1
 	};
 
@@ -286,27 +143,30 @@ create_maps(struct objects *o, struct err *e)
 }
 
 static int
-write_conf(int conf_fd, const struct limits *l, struct err *e)
+write_conf(int conf_fd, const struct limiter_conf *l, struct err *e)
 {
 	struct ct_conf c;
 	__u32 key = 0;
 
 	memset(&c, 0, sizeof(c));
 	for (int d = 0; d < 2; d++)
-		c.dir[d] = rate_of(&l->dir[d]);
+		c.dir[d] = rate_of(&l->lim.dir[d]);
 	c.ninner = l->ninner;
-	memcpy(c.inner, l->inner, sizeof(c.inner));
+	for (uint32_t i = 0; i < l->ninner && i < CT_MAX_INNER; i++) {
+		c.inner[i].id = l->inner[i].id;
+		c.inner[i].level = l->inner[i].level;
+	}
 	if (bpf_map_update(conf_fd, &key, &c, BPF_ANY) < 0)
 		return errnof(e, "cannot write the limit into its map");
 	return 0;
 }
 
 static int
-load_prog(const struct obj *o, const struct direction *d, int conf,
+load_prog(const struct obj *o, const struct ours_dir *d, int conf,
     int bucket, struct err *e)
 {
-	const struct obj_map refs[] = { { "ct_conf", conf },
-	    { "ct_bucket", bucket } };
+	const struct obj_map refs[] = { { OURS_CONF_NAME, conf },
+	    { OURS_BUCKET_NAME, bucket } };
 	struct bpf_prog_spec spec;
 	struct obj_prog p;
 	char log[4096] = "";
@@ -344,7 +204,7 @@ load_prog(const struct obj *o, const struct direction *d, int conf,
 /* One program to load, and what came of it. */
 struct load {
 	const struct obj *elf;
-	const struct direction *d;
+	const struct ours_dir *d;
 	int conf;
 	int bucket;
 	int fd;
@@ -375,7 +235,7 @@ load_both(const struct obj *elf, struct objects *o, struct err *e)
 	for (int d = 0; d < 2; d++) {
 		memset(&l[d], 0, sizeof(l[d]));
 		l[d].elf = elf;
-		l[d].d = &directions[d];
+		l[d].d = &ours_dirs[d];
 		l[d].conf = o->conf;
 		l[d].bucket = o->bucket[d];
 	}
@@ -400,10 +260,14 @@ pin(int fd, const char *pins, const char *name, struct err *e)
 {
 	char path[512];
 
-	if (pin_path(path, sizeof(path), pins, name) < 0 ||
-	    bpf_obj_pin(fd, path) < 0)
-		return errnof(e, "cannot pin %s/%s", pins, name);
-	return 0;
+	if (ours_pin_path(path, sizeof(path), pins, name, e) < 0)
+		return -1;
+	if (bpf_obj_pin(fd, path) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return errf(e, "%s is not ct's and is in the way; left it in "
+		    "place", path);
+	return errnof(e, "cannot pin %s", path);
 }
 
 static int
@@ -411,28 +275,33 @@ pin_all(const char *pins, const struct objects *o, struct err *e)
 {
 	if (mkdir(pins, 0700) < 0 && errno != EEXIST)
 		return errnof(e, "cannot create %s", pins);
-	if (pin(o->conf, pins, CONF_PIN, e) < 0)
+	if (pin(o->conf, pins, ours_conf_pin, e) < 0)
 		return -1;
 	for (int d = 0; d < 2; d++)
-		if (pin(o->bucket[d], pins, directions[d].bucket_pin, e) < 0 ||
-		    pin(o->prog[d], pins, directions[d].pin, e) < 0)
+		if (pin(o->bucket[d], pins, ours_dirs[d].bucket_pin, e) < 0 ||
+		    pin(o->prog[d], pins, ours_dirs[d].pin, e) < 0)
 			return -1;
 	return 0;
 }
 
-/* Remove the pin of fd, unless fd says it is not ct's; then name it. */
+/*
+ * Remove the pin name, which open judged; one that is not ct's stays, and
+ * is named in *foreign.
+ */
 static void
-unpin(const char *pins, const char *name, int fd, const char **foreign)
+unpin(const char *pins, const char *name, int r, int fd, const char **foreign)
 {
+	struct err ignored;
 	char path[512];
 
-	if (fd < 0) {
-		if (errno == EEXIST)
-			*foreign = name;
+	if (r < 0) {
+		*foreign = name;
 		return;
 	}
+	if (fd < 0)
+		return;		/* no such pin */
 	close(fd);
-	if (pin_path(path, sizeof(path), pins, name) == 0)
+	if (ours_pin_path(path, sizeof(path), pins, name, &ignored) == 0)
 		unlink(path);
 }
 
@@ -444,17 +313,20 @@ static const char *
 unpin_all(const char *pins)
 {
 	const char *foreign = NULL;
+	struct err ignored;
+	int fd, r;
 
 	for (int d = 0; d < 2; d++) {
-		const struct direction *dir = &directions[d];
+		const struct ours_dir *dir = &ours_dirs[d];
 
-		unpin(pins, dir->pin, pinned_prog(pins, dir), &foreign);
+		r = ours_open_prog(pins, d, &fd, &ignored);
+		unpin(pins, dir->pin, r, fd, &foreign);
 		crash_point("unpin-program");
-		unpin(pins, dir->bucket_pin, pinned_map(pins, dir->bucket_pin,
-		    "ct_bucket", sizeof(struct ct_bucket)), &foreign);
+		r = ours_open_bucket(pins, d, &fd, &ignored);
+		unpin(pins, dir->bucket_pin, r, fd, &foreign);
 	}
-	unpin(pins, CONF_PIN, pinned_map(pins, CONF_PIN, "ct_conf",
-	    sizeof(struct ct_conf)), &foreign);
+	r = ours_open_conf(pins, &fd, &ignored);
+	unpin(pins, ours_conf_pin, r, fd, &foreign);
 	rmdir(pins);
 	return foreign;
 }
@@ -491,17 +363,18 @@ static int
 attach_both(int cgroup_fd, const int progs[2], struct err *e)
 {
 	for (int d = 0; d < 2; d++) {
-		if (bpf_prog_attach(progs[d], cgroup_fd, directions[d].type,
+		if (bpf_prog_attach(progs[d], cgroup_fd, ours_dirs[d].type,
 		    BPF_F_ALLOW_MULTI) == 0) {
 			crash_point(d == CT_DOWN ? "attach-ingress" :
 			    "attach-egress");
 			continue;
 		}
 		errnof(e, "cannot attach %s to the cgroup%s",
-		    directions[d].prog_name, errno == E2BIG ?
+		    ours_dirs[d].prog_name, errno == E2BIG ?
 		    " (it already has 64 programs on this hook)" : "");
-		if (d == 1)
-			bpf_prog_detach(progs[0], cgroup_fd, directions[0].type);
+		if (d == CT_UP)
+			bpf_prog_detach(progs[CT_DOWN], cgroup_fd,
+			    ours_dirs[CT_DOWN].type);
 		return -1;
 	}
 	return 0;
@@ -519,7 +392,7 @@ close_objects(struct objects *o)
 }
 
 int
-limiter_attach(int cgroup_fd, const char *pins, const struct limits *l,
+limiter_attach(int cgroup_fd, const char *pins, const struct limiter_conf *l,
     struct err *e)
 {
 	struct objects o = { -1, { -1, -1 }, { -1, -1 } };
@@ -550,34 +423,36 @@ out:
 }
 
 int
-limiter_update(const char *pins, const struct limits *l, struct err *e)
+limiter_update(const char *pins, const struct limiter_conf *l, struct err *e)
 {
-	int fd = pinned_map(pins, CONF_PIN, "ct_conf", sizeof(struct ct_conf));
-	int ret;
+	int fd, ret;
 
+	if (ours_open_conf(pins, &fd, e) < 0)
+		return -1;
 	if (fd < 0)
-		return pin_error(e, pins, CONF_PIN);
+		return errf(e, "%s/%s is missing", pins, ours_conf_pin);
 	ret = write_conf(fd, l, e);
 	close(fd);
 	return ret;
 }
 
 int
-limiter_detach(int cgroup_fd, const char *pins, struct err *e)
+limiter_detach(int cgroup_fd, const char *pins, struct notes *n,
+    struct err *e)
 {
 	const char *foreign;
 	int failed = 0;
 
 	for (int d = 0; d < 2; d++) {
-		int fd = pinned_prog(pins, &directions[d]);
+		int fd;
 
-		if (fd < 0 && errno == EEXIST)
-			return pin_error(e, pins, directions[d].pin);
+		if (ours_open_prog(pins, d, &fd, e) < 0)
+			return -1;
 		if (fd < 0)
 			continue;	/* never pinned, or already removed */
 		if (cgroup_fd >= 0 && bpf_prog_detach(fd, cgroup_fd,
-		    directions[d].type) < 0 && errno != ENOENT) {
-			errnof(e, "cannot detach %s", directions[d].prog_name);
+		    ours_dirs[d].type) < 0 && errno != ENOENT) {
+			errnof(e, "cannot detach %s", ours_dirs[d].prog_name);
 			failed = 1;
 		}
 		close(fd);
@@ -588,92 +463,123 @@ limiter_detach(int cgroup_fd, const char *pins, struct err *e)
 	foreign = unpin_all(pins);
 	crash_point("detach-unpinned");
 	if (foreign != NULL)
-		return errf(e, "%s/%s is not ct's; left it in place", pins,
-		    foreign), 1;
+		note(n, NOTE_WARNING, "%s/%s is not ct's; left it in place",
+		    pins, foreign);
 	return 0;
 }
 
-int
-limiter_stats(const char *pins, struct dir_stats st[2], struct err *e)
+/* The counters of the bucket pinned for d, and the bucket's id (0: none). */
+static uint32_t
+read_bucket(const char *pins, int d, struct dir_stats *st)
 {
-	for (int d = 0; d < 2; d++) {
-		int fd = pinned_map(pins, directions[d].bucket_pin,
-		    "ct_bucket", sizeof(struct ct_bucket)), r;
-		struct ct_bucket b;
-		__u32 key = 0;
+	struct ct_bucket b;
+	struct err ignored;
+	uint32_t id;
+	__u32 key = 0;
+	int fd;
 
-		if (fd < 0)
-			return pin_error(e, pins, directions[d].bucket_pin);
-		r = bpf_map_lookup(fd, &key, &b);
-		close(fd);
-		if (r < 0)
-			return errnof(e, "cannot read %s/%s", pins,
-			    directions[d].bucket_pin);
-		st[d].passed_bytes = b.passed_bytes;
-		st[d].passed_packets = b.passed_packets;
-		st[d].dropped_bytes = b.dropped_bytes;
-		st[d].dropped_packets = b.dropped_packets;
-	}
-	return 0;
+	if (ours_open_bucket(pins, d, &fd, &ignored) < 0 || fd < 0)
+		return 0;
+	id = ours_map_id(fd);
+	if (bpf_map_lookup(fd, &key, &b) < 0)
+		id = 0;
+	close(fd);
+	if (id == 0)
+		return 0;
+	st->passed_bytes = b.passed_bytes;
+	st->passed_packets = b.passed_packets;
+	st->dropped_bytes = b.dropped_bytes;
+	st->dropped_packets = b.dropped_packets;
+	return id;
 }
 
+/* Whether the program uses the limit map conf and the bucket bucket. */
 static int
-prog_id(int fd, uint32_t *id)
+uses(const struct prog_ids *ids, uint32_t conf, uint32_t bucket)
 {
-	struct bpf_prog_info info;
+	return conf != 0 && bucket != 0 &&
+	    ((ids->maps[0] == conf && ids->maps[1] == bucket) ||
+	    (ids->maps[0] == bucket && ids->maps[1] == conf));
+}
 
-	memset(&info, 0, sizeof(info));
-	if (bpf_prog_info(fd, &info) < 0)
+/*
+ * The id of d's pinned program if it is ct's, 0 when there is no pin.  A
+ * program that uses the two maps pinned beside it (of ids conf and bucket,
+ * already judged) is known to be ct's without asking about its maps.
+ */
+static int
+read_prog(const char *pins, int d, uint32_t conf, uint32_t bucket,
+    uint32_t *id, struct err *e)
+{
+	const char *name = ours_dirs[d].pin;
+	struct prog_ids ids;
+	char path[512];
+	int fd, ours;
+
+	*id = 0;
+	if (ours_pin_path(path, sizeof(path), pins, name, e) < 0)
 		return -1;
-	*id = info.id;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : errnof(e, "cannot open %s", path);
+	ours = ours_prog_looks(fd, d, &ids) &&
+	    (uses(&ids, conf, bucket) || ours_prog_maps(&ids));
+	close(fd);
+	if (!ours)
+		return errf(e, "%s is not ct's; refusing to use it", path);
+	*id = ids.id;
 	return 0;
 }
 
 /* Look at every program attached to the cgroup for direction d: which of
  * them are ct's, and whether the pinned one (id, or 0) is among them. */
 static int
-query_ours(int cgroup_fd, int d, uint32_t pinned_id, struct attach_state *s,
+query_ours(int cgroup_fd, int d, uint32_t pinned_id, struct limiter_view *v,
     struct err *e)
 {
 	uint32_t ids[MAX_QUERY], n = MAX_QUERY;
 
-	if (bpf_prog_query(cgroup_fd, directions[d].type, ids, &n) < 0)
+	if (bpf_prog_query(cgroup_fd, ours_dirs[d].type, ids, &n) < 0)
 		return errnof(e, "cannot query the cgroup's programs");
 	for (uint32_t i = 0; i < n; i++) {
-		int fd = bpf_prog_fd_by_id(ids[i]);
+		int fd;
 
+		if (pinned_id != 0 && ids[i] == pinned_id) {
+			v->running[d]++;
+			v->attached[d] = 1;
+			continue;
+		}
+		fd = bpf_prog_fd_by_id(ids[i]);
 		if (fd < 0)
 			continue;	/* gone meanwhile */
-		if (is_ours(fd, &directions[d])) {
-			s->running[d]++;
-			if (ids[i] == pinned_id)
-				s->attached[d] = 1;
-		}
+		v->running[d] += ours_prog(fd, d);
 		close(fd);
 	}
 	return 0;
 }
 
 int
-limiter_state(int cgroup_fd, const char *pins, struct attach_state *s,
+limiter_inspect(int cgroup_fd, const char *pins, struct limiter_view *v,
     struct err *e)
 {
-	memset(s, 0, sizeof(*s));
-	for (int d = 0; d < 2; d++) {
-		int fd = pinned_prog(pins, &directions[d]);
-		uint32_t id = 0;
+	uint32_t conf = 0, bucket[2], prog;
+	struct err ignored;
+	int fd;
 
-		if (fd < 0 && errno == EEXIST)
-			return pin_error(e, pins, directions[d].pin);
-		if (fd >= 0) {
-			s->pinned[d] = 1;
-			if (prog_id(fd, &id) < 0) {
-				close(fd);
-				return errnof(e, "cannot read program info");
-			}
-			close(fd);
-		}
-		if (cgroup_fd >= 0 && query_ours(cgroup_fd, d, id, s, e) < 0)
+	memset(v, 0, sizeof(*v));
+	if (ours_open_conf(pins, &fd, &ignored) == 0 && fd >= 0) {
+		conf = ours_map_id(fd);
+		close(fd);
+	}
+	for (int d = 0; d < 2; d++)
+		bucket[d] = read_bucket(pins, d, &v->stats[d]);
+	v->have_stats = bucket[CT_DOWN] != 0 && bucket[CT_UP] != 0;
+	for (int d = 0; d < 2; d++) {
+		if (read_prog(pins, d, conf, bucket[d], &prog, e) < 0)
+			return -1;
+		v->pinned[d] = prog != 0;
+		if (cgroup_fd >= 0 &&
+		    query_ours(cgroup_fd, d, prog, v, e) < 0)
 			return -1;
 	}
 	return 0;
@@ -685,21 +591,21 @@ limiter_sweep(int cgroup_fd, int *count, struct err *e)
 	for (int d = 0; d < 2; d++) {
 		uint32_t ids[MAX_QUERY], n = MAX_QUERY;
 
-		if (bpf_prog_query(cgroup_fd, directions[d].type, ids, &n) < 0)
+		if (bpf_prog_query(cgroup_fd, ours_dirs[d].type, ids, &n) < 0)
 			return errnof(e, "cannot query the cgroup's programs");
 		for (uint32_t i = 0; i < n; i++) {
 			int fd = bpf_prog_fd_by_id(ids[i]), failed = 0;
 
 			if (fd < 0)
 				continue;	/* gone meanwhile */
-			if (is_ours(fd, &directions[d])) {
+			if (ours_prog(fd, d)) {
 				if (bpf_prog_detach(fd, cgroup_fd,
-				    directions[d].type) == 0)
+				    ours_dirs[d].type) == 0)
 					(*count)++;
 				else if (errno != ENOENT)
 					failed = errnof(e, "cannot detach "
 					    "orphan %s (id %u)",
-					    directions[d].prog_name, ids[i]);
+					    ours_dirs[d].prog_name, ids[i]);
 			}
 			close(fd);
 			if (failed)

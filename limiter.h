@@ -1,17 +1,33 @@
 /*
- * One limited cgroup as the kernel holds it: two maps, two programs attached
- * to the cgroup, and their pins in one directory of the bpffs, from which any
- * later ct finds exactly those objects again.  This is the only module that
- * knows what ct loads into the kernel.
+ * One limited cgroup as the kernel holds it: three maps (the limit, and a
+ * bucket for each direction), two programs attached to the cgroup, and their
+ * five pins in one directory of the bpffs, from which any later ct finds
+ * exactly those objects again.  This is the only module that knows what ct
+ * loads into the kernel; it takes limits in bits and bytes, never as text.
  */
 #ifndef CT_LIMITER_H
 #define CT_LIMITER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "bucket.h"
 #include "err.h"
 #include "limit.h"
+
+#define LIMITER_MAX_INNER 8
+
+/* A limited cgroup below this one, whose traffic this one lets go first. */
+struct inner_cgroup {
+	uint64_t id;
+	uint32_t level;		/* depth below the cgroup2 root */
+};
+
+/* What the programs of one cgroup are told. */
+struct limiter_conf {
+	struct limits lim;
+	uint32_t ninner;
+	struct inner_cgroup inner[LIMITER_MAX_INNER];
+};
 
 struct dir_stats {
 	uint64_t passed_bytes;
@@ -21,40 +37,43 @@ struct dir_stats {
 };
 
 /* What the kernel holds for one cgroup, judged by the kernel alone. */
-struct attach_state {
-	int pinned[2];		/* the program's pin exists */
-	int attached[2];	/* and the cgroup has it attached */
+struct limiter_view {
+	int pinned[2];		/* the program's pin exists and is ct's */
+	int attached[2];	/* and the cgroup has that program attached */
 	int running[2];		/* how many of ct's programs the cgroup has,
 				   pinned or not */
+	int have_stats;		/* stats were read from the pinned buckets */
+	struct dir_stats stats[2];
 };
 
-/* The burst ct uses when none is given. */
-uint64_t limiter_default_burst(uint64_t rate_bits, int dir);
-
 /*
- * The directory that holds all of ct's pins, in root.  With create, the bpffs
- * is mounted and the directory made where needed; without, root is "" when
- * there is none.
+ * The pin directory for the cgroup of that id: the bpffs is mounted where
+ * none is, and ct's directory in it made.
  */
-int limiter_pin_root(char *root, size_t len, int create, struct err *e);
+int limiter_pin_dir(uint64_t cgroup_id, char *pins, size_t len,
+    struct err *e);
+/* The directory that holds all of ct's pins, or "" when there is none. */
+int limiter_pin_root(char *root, size_t len, struct err *e);
 /* Remove pin directories under root that no program is attached through;
  * how many is added to *count. */
 int limiter_unpin_all(const char *root, int *count, struct err *e);
 
 /* Load, pin and attach; on failure nothing is left behind. */
-int limiter_attach(int cgroup_fd, const char *pins, const struct limits *l,
-    struct err *e);
+int limiter_attach(int cgroup_fd, const char *pins,
+    const struct limiter_conf *c, struct err *e);
 /* Change the limit of an attachment in place. */
-int limiter_update(const char *pins, const struct limits *l, struct err *e);
+int limiter_update(const char *pins, const struct limiter_conf *c,
+    struct err *e);
 /*
  * Detach what the pins name from cgroup_fd (-1 when the cgroup is gone and
  * the kernel has detached them itself), then remove the pins.  A program
- * that cannot be detached keeps its pin, so it is never lost track of.
- * Returns 1, with a message in e, when it left a pin that is not ct's.
+ * that cannot be detached keeps its pin, so it is never lost track of.  A
+ * pin that is not ct's stays where it is, with a warning.
  */
-int limiter_detach(int cgroup_fd, const char *pins, struct err *e);
-int limiter_stats(const char *pins, struct dir_stats st[2], struct err *e);
-int limiter_state(int cgroup_fd, const char *pins, struct attach_state *s,
+int limiter_detach(int cgroup_fd, const char *pins, struct notes *n,
+    struct err *e);
+/* What the kernel holds for the pins and the cgroup (-1: not asked). */
+int limiter_inspect(int cgroup_fd, const char *pins, struct limiter_view *v,
     struct err *e);
 
 /*

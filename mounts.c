@@ -1,3 +1,4 @@
+/* Mount points, from /proc/self/mountinfo: see mounts.h. */
 #include <stdio.h>
 #include <string.h>
 
@@ -46,15 +47,16 @@ parse_line(char *line, char **mountpoint, char **fstype)
 }
 
 int
-mount_find(const char *fstype, char *path, size_t len)
+mount_find(const char *fstype, char *path, size_t len, struct err *e)
 {
 	char line[4096], *mp, *type;
 	int found = 0;
 	FILE *f;
 
+	path[0] = '\0';
 	f = fopen("/proc/self/mountinfo", "re");
 	if (f == NULL)
-		return -1;
+		return errnof(e, "cannot read /proc/self/mountinfo");
 	while (!found && fgets(line, sizeof(line), f) != NULL) {
 		if (parse_line(line, &mp, &type) < 0 || strcmp(type, fstype) != 0)
 			continue;
@@ -65,5 +67,5 @@ mount_find(const char *fstype, char *path, size_t len)
 		}
 	}
 	fclose(f);
-	return found;
+	return 0;
 }

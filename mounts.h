@@ -4,7 +4,9 @@
 
 #include <stddef.h>
 
-/* The first mount point of fstype: 1 found, 0 none, -1 unreadable. */
-int mount_find(const char *fstype, char *path, size_t len);
+#include "err.h"
+
+/* The first mount point of fstype in path; "" when there is none. */
+int mount_find(const char *fstype, char *path, size_t len, struct err *e);
 
 #endif

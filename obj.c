@@ -1,3 +1,4 @@
+/* The embedded BPF object, read as ELF: see obj.h. */
 #include <elf.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /*
  * The BPF object that clang made of bpf_prog.c, embedded in ct, and the
  * little of ELF needed to take programs out of it: their instructions, their
- * one map reference, and the license.
+ * references to maps (each pointed at a map ct made), and the license.
  */
 #ifndef CT_OBJ_H
 #define CT_OBJ_H

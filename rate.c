@@ -1,6 +1,5 @@
-/* rate.c: tc-style rate and size parsing and formatting, integer arithmetic only */
+/* tc's grammar of rates and sizes, in integer arithmetic only. */
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -108,23 +107,6 @@ prefix_of(const char *unit)
 	return strcasecmp(unit, "b") == 0 ? &prefixes[8] : &prefixes[5];
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 static size_t
 digits(const char *s)
 {
@@ -214,35 +196,33 @@ scale(const struct number *n, uint64_t mult, uint64_t *out)
 
 /* Everything before the unit; fills n on success. */
 static int
-number(const struct kind *k, const char *s, struct number *n, char *err,
-    size_t errlen)
+number(const struct kind *k, const char *s, struct number *n, struct err *e)
 {
 	/* Echoing a newline or escape would break the one-line message. */
 	if (!printable(s))
-		return fail(err, errlen, "%s contains whitespace or control "
+		return errf(e, "%s contains whitespace or control "
 		    "characters", k->name);
 	if (*s == '\0')
-		return fail(err, errlen, "%s '' is empty", k->name);
+		return errf(e, "%s '' is empty", k->name);
 	if (*s == '-')
-		return fail(err, errlen, "%s '%s' is negative: %ss cannot be "
+		return errf(e, "%s '%s' is negative: %ss cannot be "
 		    "negative", k->name, s, k->name);
 	if (strchr(s, ' ') != NULL)
-		return fail(err, errlen, "%s '%s' contains whitespace",
+		return errf(e, "%s '%s' contains whitespace",
 		    k->name, s);
 	scan(s, n);
 	/* "1." is more likely a typo than a deliberate 1.0. */
 	if (n->nint > 0 && s[n->nint] == '.' && n->nfrac == 0)
-		return fail(err, errlen, "%s '%s' has no digits after the "
+		return errf(e, "%s '%s' has no digits after the "
 		    "decimal point", k->name, s);
 	if (n->len == 0)
-		return fail(err, errlen, "%s '%s' is not a number followed by "
+		return errf(e, "%s '%s' is not a number followed by "
 		    "a unit (e.g. %s)", k->name, s, k->example);
 	return 0;
 }
 
 static int
-parse(const struct kind *k, const char *s, uint64_t *out, char *err,
-    size_t errlen)
+parse(const struct kind *k, const char *s, uint64_t *out, struct err *e)
 {
 	const struct unit *u;
 	const char *unit;
@@ -250,7 +230,7 @@ parse(const struct kind *k, const char *s, uint64_t *out, char *err,
 	uint64_t v;
 	int nl;
 
-	if (number(k, s, &n, err, errlen) == -1)
+	if (number(k, s, &n, e) == -1)
 		return -1;
 	unit = s + n.len;
 	nl = n.len > INT_MAX ? INT_MAX : (int)n.len;
@@ -258,44 +238,44 @@ parse(const struct kind *k, const char *s, uint64_t *out, char *err,
 		if (listed(k->ambiguous, unit)) {
 			const struct prefix *p = prefix_of(unit);
 
-			return fail(err, errlen, "%s '%s' is ambiguous: " HINT,
+			return errf(e, "%s '%s' is ambiguous: " HINT,
 			    k->name, s, nl, s, p->unit, p->word, nl, s,
 			    p->unit, p->word);
 		}
-		return fail(err, errlen, "%s '%s' has unknown unit '%s'",
+		return errf(e, "%s '%s' has unknown unit '%s'",
 		    k->name, s, unit);
 	}
 	/* The number is only digits and one dot, so this means all zeros. */
 	if (strspn(s, "0.") >= n.len)
-		return fail(err, errlen, "%s '%s' is zero", k->name, s);
+		return errf(e, "%s '%s' is zero", k->name, s);
 	if (scale(&n, u->mult, &v) == -1)
-		return fail(err, errlen, "%s '%s' is too large: the maximum "
+		return errf(e, "%s '%s' is too large: the maximum "
 		    "is %s", k->name, s, k->maxtext);
 	/* Only rates have a hint: a bare size is unambiguously bytes. */
 	if (v < k->min && k->ambiguous != NULL && *unit == '\0')
-		return fail(err, errlen, "%s '%s' is below the minimum of %s: "
+		return errf(e, "%s '%s' is below the minimum of %s: "
 		    "a bare number is bits per second; " HINT, k->name, s,
 		    k->mintext, nl, s, "m", "mega", nl, s, "m", "mega");
 	if (v < k->min)
-		return fail(err, errlen, "%s '%s' is below the minimum of %s",
+		return errf(e, "%s '%s' is below the minimum of %s",
 		    k->name, s, k->mintext);
 	if (v > k->max)
-		return fail(err, errlen, "%s '%s' is above the maximum of %s",
+		return errf(e, "%s '%s' is above the maximum of %s",
 		    k->name, s, k->maxtext);
 	*out = v;
 	return 0;
 }
 
 int
-rate_parse(const char *s, uint64_t *bits, char *err, size_t errlen)
+rate_parse(const char *s, uint64_t *bits, struct err *e)
 {
-	return parse(&rate_kind, s, bits, err, errlen);
+	return parse(&rate_kind, s, bits, e);
 }
 
 int
-size_parse(const char *s, uint64_t *bytes, char *err, size_t errlen)
+size_parse(const char *s, uint64_t *bytes, struct err *e)
 {
-	return parse(&size_kind, s, bytes, err, errlen);
+	return parse(&size_kind, s, bytes, e);
 }
 
 /* The table ends with a multiplier of 1, which always divides. */

@@ -1,3 +1,4 @@
+/* The registry's file in /run/ct: its directory, lock and replacement. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,28 +13,14 @@
 #include <linux/fs.h>	/* RENAME_EXCHANGE */
 
 #include "crash.h"
+#include "policy.h"
 #include "registry.h"
 
-/*
- * The file, line by line:
- *
- *	ct-registry 1
- *	cgroup <id> <path>
- *		pins <path>
- *		down <rate bits/s> <burst bytes>
- *		up <rate bits/s> <burst bytes>
- *		origin <path>		(only for --isolate)
- *		pid <pid> <start time>	(one per limited process)
- *
- * Paths are written with %XX for '%', spaces, control and non-ASCII bytes,
- * so that every field is one word and any cgroup name survives.
- */
-#define MAGIC "ct-registry"
-#define VERSION 1
-#define FILE_NAME "registry"
+#define FILE_NAME REGISTRY_FILE
 #define TEMP_NAME "registry.tmp"
 #define LOCK_NAME "lock"
 #define MAKING_NAME "making"
+#define UNSETTLED_NAME "unsettled"
 #define MAX_SIZE (16 << 20)
 
 /* ---- the directory and its lock ---- */
@@ -58,36 +45,36 @@ check_dir(int fd, struct err *e)
 	return 0;
 }
 
+/* The directory, checked, in *fd; -1 there when it does not exist. */
 static int
-open_dir(int create, struct err *e)
+open_dir(int create, int *fd, struct err *e)
 {
-	int fd;
-
 	/*
 	 * A cleanup may remove the directory between our mkdir and open: make
 	 * it again rather than go on without one (and without the lock).
 	 */
 	for (;;) {
-		fd = open(REGISTRY_DIR,
+		*fd = open(REGISTRY_DIR,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 || errno != ENOENT || !create)
+		if (*fd >= 0 || errno != ENOENT || !create)
 			break;
 		if (mkdir(REGISTRY_DIR, 0700) < 0 && errno != EEXIST)
 			return errnof(e, "cannot create %s", REGISTRY_DIR);
 	}
-	if (fd < 0) {
+	if (*fd < 0) {
 		if (errno == ENOENT)
-			return -2;
+			return 0;
 		if (errno == ELOOP || errno == ENOTDIR)
 			return errf(e, "%s is a symbolic link or not a "
 			    "directory; refusing to use it", REGISTRY_DIR);
 		return errnof(e, "cannot open %s", REGISTRY_DIR);
 	}
-	if (check_dir(fd, e) < 0) {
-		close(fd);
+	if (check_dir(*fd, e) < 0) {
+		close(*fd);
+		*fd = -1;
 		return -1;
 	}
-	return fd;
+	return 0;
 }
 
 /* Whether fd is still the file that path names: a cleanup that held the
@@ -110,13 +97,10 @@ registry_lock(struct regfile *rf, int create, struct err *e)
 {
 	for (;;) {
 		rf->lock_fd = -1;
-		rf->dir_fd = open_dir(create, e);
-		if (rf->dir_fd == -2) {
-			rf->dir_fd = -1;
-			return 0;
-		}
-		if (rf->dir_fd < 0)
+		if (open_dir(create, &rf->dir_fd, e) < 0)
 			return -1;
+		if (rf->dir_fd < 0)
+			return 0;	/* nothing was ever limited */
 		rf->lock_fd = openat(rf->dir_fd, LOCK_NAME,
 		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (rf->lock_fd < 0 && errno == ENOENT) {
@@ -299,40 +283,64 @@ registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 }
 
 int
-registry_set_making(struct regfile *rf, const char *abs)
+registry_set_making(struct regfile *rf, const char *abs, struct err *e)
 {
 	if (rf->dir_fd < 0)
 		return 0;
-	if (abs == NULL)
-		return unlinkat(rf->dir_fd, MAKING_NAME, 0) < 0 && errno != ENOENT
-		    ? -1 : 0;
-	return write_file(rf->dir_fd, MAKING_NAME, abs);
+	if (abs == NULL) {
+		if (unlinkat(rf->dir_fd, MAKING_NAME, 0) < 0 && errno != ENOENT)
+			return errnof(e, "cannot remove %s/%s", REGISTRY_DIR,
+			    MAKING_NAME);
+		return 0;
+	}
+	if (write_file(rf->dir_fd, MAKING_NAME, abs) < 0)
+		return errnof(e, "cannot write %s/%s", REGISTRY_DIR,
+		    MAKING_NAME);
+	return 0;
+}
+
+void
+registry_making(struct regfile *rf, char *abs, size_t len)
+{
+	ssize_t n = -1;
+	int fd;
+
+	fd = rf->dir_fd < 0 ? -1 : openat(rf->dir_fd, MAKING_NAME,
+	    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, abs, len - 1);
+		close(fd);
+	}
+	abs[n > 0 ? n : 0] = '\0';
 }
 
 int
-registry_making(struct regfile *rf, char *abs, size_t len)
+registry_set_unsettled(struct regfile *rf, int on, struct err *e)
 {
-	ssize_t n;
-	int fd;
-
 	if (rf->dir_fd < 0)
 		return 0;
-	fd = openat(rf->dir_fd, MAKING_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, abs, len - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	abs[n] = '\0';
-	return 1;
+	if (!on && unlinkat(rf->dir_fd, UNSETTLED_NAME, 0) < 0 &&
+	    errno != ENOENT)
+		return errnof(e, "cannot remove %s/%s", REGISTRY_DIR,
+		    UNSETTLED_NAME);
+	if (on && write_file(rf->dir_fd, UNSETTLED_NAME, "") < 0)
+		return errnof(e, "cannot write %s/%s", REGISTRY_DIR,
+		    UNSETTLED_NAME);
+	return 0;
+}
+
+int
+registry_unsettled(struct regfile *rf)
+{
+	return rf->dir_fd >= 0 && faccessat(rf->dir_fd, UNSETTLED_NAME, F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int
 registry_destroy(struct regfile *rf, struct err *e)
 {
 	static const char *const names[] = { FILE_NAME, TEMP_NAME, LOCK_NAME,
-	    MAKING_NAME };
+	    MAKING_NAME, UNSETTLED_NAME };
 
 	if (rf->dir_fd < 0)
 		return 0;
@@ -344,339 +352,4 @@ registry_destroy(struct regfile *rf, struct err *e)
 	if (rmdir(REGISTRY_DIR) < 0 && errno != ENOENT && errno != ENOTEMPTY)
 		return errnof(e, "cannot remove %s", REGISTRY_DIR);
 	return 0;
-}
-
-/* ---- the entries ---- */
-
-struct reg_cgroup *
-registry_find(struct registry *r, uint64_t id)
-{
-	for (size_t i = 0; i < r->ncg; i++)
-		if (r->cg[i].id == id)
-			return &r->cg[i];
-	return NULL;
-}
-
-static void
-free_cgroup(struct reg_cgroup *c)
-{
-	free(c->path);
-	free(c->pins);
-	free(c->origin);
-	free(c->pids);
-}
-
-struct reg_cgroup *
-registry_add(struct registry *r, uint64_t id, const char *path,
-    const char *pins, const char *origin)
-{
-	struct reg_cgroup *grown, *c;
-
-	grown = realloc(r->cg, (r->ncg + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return NULL;
-	r->cg = grown;
-	c = &r->cg[r->ncg];
-	memset(c, 0, sizeof(*c));
-	c->id = id;
-	c->path = strdup(path);
-	c->pins = strdup(pins);
-	c->origin = origin ? strdup(origin) : NULL;
-	if (c->path == NULL || c->pins == NULL || (origin && !c->origin)) {
-		free_cgroup(c);
-		return NULL;
-	}
-	r->ncg++;
-	return c;
-}
-
-void
-registry_drop(struct registry *r, struct reg_cgroup *c)
-{
-	size_t i = c - r->cg;
-
-	free_cgroup(c);
-	memmove(&r->cg[i], &r->cg[i + 1], (r->ncg - i - 1) * sizeof(*c));
-	r->ncg--;
-}
-
-int
-registry_add_pid(struct reg_cgroup *c, pid_t pid, uint64_t start)
-{
-	struct reg_pid *grown;
-
-	grown = realloc(c->pids, (c->npids + 1) * sizeof(*grown));
-	if (grown == NULL)
-		return -1;
-	c->pids = grown;
-	c->pids[c->npids].pid = pid;
-	c->pids[c->npids].start = start;
-	c->npids++;
-	return 0;
-}
-
-void
-registry_drop_pid(struct reg_cgroup *c, size_t i)
-{
-	memmove(&c->pids[i], &c->pids[i + 1],
-	    (c->npids - i - 1) * sizeof(c->pids[0]));
-	c->npids--;
-}
-
-void
-registry_free(struct registry *r)
-{
-	for (size_t i = 0; i < r->ncg; i++)
-		free_cgroup(&r->cg[i]);
-	free(r->cg);
-	r->cg = NULL;
-	r->ncg = 0;
-}
-
-/* ---- the format ---- */
-
-static int
-plain(unsigned char ch)
-{
-	return ch > ' ' && ch < 0x7f && ch != '%';
-}
-
-static void
-put_path(FILE *f, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (plain((unsigned char)*s))
-			fputc(*s, f);
-		else
-			fprintf(f, "%%%02X", (unsigned char)*s);
-	}
-}
-
-char *
-registry_format(const struct registry *r)
-{
-	static const char *const dir_names[2] = { "down", "up" };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-
-	if (f == NULL)
-		return NULL;
-	fprintf(f, "%s %d\n", MAGIC, VERSION);
-	for (size_t i = 0; i < r->ncg; i++) {
-		const struct reg_cgroup *c = &r->cg[i];
-
-		fprintf(f, "cgroup %" PRIu64 " ", c->id);
-		put_path(f, c->path);
-		fputs("\n\tpins ", f);
-		put_path(f, c->pins);
-		fputc('\n', f);
-		for (int d = 0; d < 2; d++)
-			fprintf(f, "\t%s %" PRIu64 " %" PRIu64 "\n", dir_names[d],
-			    c->lim.dir[d].rate_bits, c->lim.dir[d].burst_bytes);
-		if (c->origin != NULL) {
-			fputs("\torigin ", f);
-			put_path(f, c->origin);
-			fputc('\n', f);
-		}
-		for (size_t p = 0; p < c->npids; p++)
-			fprintf(f, "\tpid %d %" PRIu64 "\n", (int)c->pids[p].pid,
-			    c->pids[p].start);
-	}
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
-static int
-hex(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Decode a %XX-escaped word in place; -1 when it is malformed. */
-static int
-get_path(char *s)
-{
-	char *w = s;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s != '%') {
-			*w++ = *s;
-			continue;
-		}
-		if (hex(s[1]) < 0 || hex(s[2]) < 0 ||
-		    hex(s[1]) * 16 + hex(s[2]) == 0)
-			return -1;
-		*w++ = (char)(hex(s[1]) * 16 + hex(s[2]));
-		s += 2;
-	}
-	*w = '\0';
-	return 0;
-}
-
-/* A decimal number no larger than max, and nothing else. */
-static int
-get_num(const char *s, uint64_t max, uint64_t *v)
-{
-	uint64_t n = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9' || n > (max - (*s - '0')) / 10)
-			return -1;
-		n = n * 10 + (*s - '0');
-	}
-	*v = n;
-	return 0;
-}
-
-/* Split line into at most max words; how many, or -1 for more. */
-static int
-split(char *line, char **w, int max)
-{
-	int n = 0;
-	char *save, *tok;
-
-	for (tok = strtok_r(line, " \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t", &save)) {
-		if (n == max)
-			return -1;
-		w[n++] = tok;
-	}
-	return n;
-}
-
-static int
-parse_cgroup(struct registry *r, char **w, int n)
-{
-	uint64_t id;
-
-	if (n != 3 || get_num(w[1], UINT64_MAX, &id) < 0 || get_path(w[2]) < 0
-	    || w[2][0] != '/' || registry_find(r, id) != NULL)
-		return -1;
-	/* pins are filled in by their own line; "" until then. */
-	return registry_add(r, id, w[2], "", NULL) ? 0 : -1;
-}
-
-static int
-parse_attr(struct reg_cgroup *c, char **w, int n)
-{
-	uint64_t a, b;
-	char **field;
-
-	if (strcmp(w[0], "pins") == 0 || strcmp(w[0], "origin") == 0) {
-		field = w[0][0] == 'p' ? &c->pins : &c->origin;
-		if (n != 2 || get_path(w[1]) < 0 || w[1][0] != '/' ||
-		    (*field != NULL && **field != '\0'))
-			return -1;
-		free(*field);
-		*field = strdup(w[1]);
-		return *field ? 0 : -1;
-	}
-	if (n != 3)
-		return -1;
-	if (strcmp(w[0], "down") == 0 || strcmp(w[0], "up") == 0) {
-		struct dir_limit *d = &c->lim.dir[w[0][0] == 'd' ? CT_DOWN : CT_UP];
-
-		if (get_num(w[1], UINT64_MAX, &d->rate_bits) < 0 ||
-		    get_num(w[2], UINT64_MAX, &d->burst_bytes) < 0)
-			return -1;
-		return 0;
-	}
-	if (strcmp(w[0], "pid") == 0) {
-		if (get_num(w[1], 4194304, &a) < 0 || a == 0 ||
-		    get_num(w[2], UINT64_MAX, &b) < 0)
-			return -1;
-		return registry_add_pid(c, (pid_t)a, b);
-	}
-	return -1;
-}
-
-static int
-parse_line(struct registry *r, char *line)
-{
-	char *w[4];
-	int n = split(line, w, 4);
-
-	if (n < 0)
-		return -1;
-	if (n == 0)
-		return 0;
-	if (strcmp(w[0], "cgroup") == 0)
-		return parse_cgroup(r, w, n);
-	if (r->ncg == 0 || (line[0] != '\t' && line[0] != ' '))
-		return -1;
-	return parse_attr(&r->cg[r->ncg - 1], w, n);
-}
-
-static int
-parse_header(char *line, struct err *e)
-{
-	uint64_t version;
-	char *w[3];
-
-	if (split(line, w, 2) != 2 || strcmp(w[0], MAGIC) != 0 ||
-	    get_num(w[1], 1000000, &version) < 0)
-		return errf(e, "%s/%s is not a ct registry", REGISTRY_DIR,
-		    FILE_NAME);
-	if (version != VERSION)
-		return errf(e, "%s/%s is of version %" PRIu64 ", and this ct "
-		    "reads version %d", REGISTRY_DIR, FILE_NAME, version,
-		    VERSION);
-	return 0;
-}
-
-int
-registry_parse(const char *text, size_t len, struct registry *r,
-    struct err *e)
-{
-	char *copy, *line, *next;
-	int lineno = 1, ret = 0;
-
-	memset(r, 0, sizeof(*r));
-	if (memchr(text, '\0', len) != NULL)
-		return errf(e, "%s/%s holds a NUL byte", REGISTRY_DIR,
-		    FILE_NAME);
-	copy = strndup(text, len);
-	if (copy == NULL)
-		return errf(e, "out of memory");
-	next = strchr(copy, '\n');
-	if (next == NULL) {
-		free(copy);
-		return errf(e, "%s/%s is truncated or empty", REGISTRY_DIR,
-		    FILE_NAME);
-	}
-	*next++ = '\0';
-	ret = parse_header(copy, e);
-	for (line = next; ret == 0 && *line != '\0'; line = next) {
-		lineno++;
-		next = strchr(line, '\n');
-		if (next == NULL) {
-			ret = errf(e, "%s/%s is truncated at line %d",
-			    REGISTRY_DIR, FILE_NAME, lineno);
-			break;
-		}
-		*next++ = '\0';
-		if (parse_line(r, line) < 0)
-			ret = errf(e, "%s/%s: line %d is malformed",
-			    REGISTRY_DIR, FILE_NAME, lineno);
-	}
-	for (size_t i = 0; ret == 0 && i < r->ncg; i++)
-		if (r->cg[i].pins[0] == '\0')
-			ret = errf(e, "%s/%s: cgroup %" PRIu64 " has no pins",
-			    REGISTRY_DIR, FILE_NAME, r->cg[i].id);
-	free(copy);
-	if (ret < 0)
-		registry_free(r);
-	return ret;
 }

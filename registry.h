@@ -2,8 +2,9 @@
  * The registry: everything needed to undo what ct did, kept in /run/ct
  * because ct exits and the kernel's objects do not.  It is written when an
  * attachment is made, so that removing it never depends on the process still
- * being there.  This module knows the file and its format; it makes no
- * bpf or cgroup calls.
+ * being there.  registry.c knows the file, its lock and how it is replaced
+ * whole; regtext.c the entries and their text.  Neither makes a bpf or
+ * cgroup call.
  */
 #ifndef CT_REGISTRY_H
 #define CT_REGISTRY_H
@@ -14,8 +15,10 @@
 
 #include "err.h"
 #include "limit.h"
+#include "policy.h"
 
-#define REGISTRY_DIR "/run/ct"
+#define REGISTRY_DIR POLICY_RUN_DIR
+#define REGISTRY_FILE "registry"
 
 /* A limited process: pid and start time together name it for good. */
 struct reg_pid {
@@ -31,11 +34,13 @@ struct reg_cgroup {
 	struct limits lim;
 	struct reg_pid *pids;
 	size_t npids;
+	size_t pidcap;		/* room in pids */
 };
 
 struct registry {
 	struct reg_cgroup *cg;
 	size_t ncg;
+	size_t cap;		/* room in cg */
 };
 
 /* The open, locked registry directory. */
@@ -57,10 +62,18 @@ int registry_save(struct regfile *rf, const struct registry *r,
 /*
  * The cgroup --isolate is about to make, kept until it carries ct's mark
  * (NULL forgets it), so that a ct killed in between leaves its name behind.
- * registry_making gives 1 and the name when there is one, else 0.
+ * registry_making gives that name, or "" when there is none.
  */
-int registry_set_making(struct regfile *rf, const char *abs);
-int registry_making(struct regfile *rf, char *abs, size_t len);
+int registry_set_making(struct regfile *rf, const char *abs, struct err *e);
+void registry_making(struct regfile *rf, char *abs, size_t len);
+
+/*
+ * Kept while a command changes what the kernel holds: a ct that finds it was
+ * not removed knows that the one before died midway, and that the kernel may
+ * hold limits the registry does not say (see nest_settle).
+ */
+int registry_set_unsettled(struct regfile *rf, int on, struct err *e);
+int registry_unsettled(struct regfile *rf);
 
 /* Remove the registry, its lock and its directory, still holding the lock. */
 int registry_destroy(struct regfile *rf, struct err *e);

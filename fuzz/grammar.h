@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
+
 struct grammar {
-	int (*parse)(const char *s, uint64_t *v, char *err, size_t errlen);
+	int (*parse)(const char *s, uint64_t *v, struct err *e);
 	void (*format)(uint64_t v, char *buf, size_t len);
 	uint64_t min, max;
 };

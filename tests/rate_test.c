@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../err.h"
 #include "../rate.h"
 
 #define T	1000000000000ULL
@@ -245,15 +246,15 @@ static const struct fcase fcases[] = {
 static int
 run_parse(const struct pcase *c)
 {
-	char err[256];
+	struct err e = { "" };
+	const char *err = e.msg;
 	uint64_t v = 42;
 	int rc;
 
-	err[0] = '\0';
 	if (c->kind == 'r')
-		rc = rate_parse(c->in, &v, err, sizeof(err));
+		rc = rate_parse(c->in, &v, &e);
 	else
-		rc = size_parse(c->in, &v, err, sizeof(err));
+		rc = size_parse(c->in, &v, &e);
 	if (c->ok && (rc != 0 || v != c->want)) {
 		printf("FAIL %c '%s': want %llu, got rc %d value %llu (%s)\n",
 		    c->kind, c->in, (unsigned long long)c->want, rc,
@@ -293,21 +294,22 @@ run_format(const struct fcase *c)
 static int
 roundtrip(char kind, uint64_t v)
 {
-	char buf[64], err[256];
+	struct err e = { "" };
+	char buf[64];
 	uint64_t got = 0;
 	int rc;
 
 	if (kind == 'r') {
 		rate_format(v, buf, sizeof(buf));
-		rc = rate_parse(buf, &got, err, sizeof(err));
+		rc = rate_parse(buf, &got, &e);
 	} else {
 		size_format(v, buf, sizeof(buf));
-		rc = size_parse(buf, &got, err, sizeof(err));
+		rc = size_parse(buf, &got, &e);
 	}
 	if (rc != 0 || got != v) {
 		printf("FAIL roundtrip %c %llu -> \"%s\" -> rc %d %llu (%s)\n",
 		    kind, (unsigned long long)v, buf, rc,
-		    (unsigned long long)got, rc ? err : "");
+		    (unsigned long long)got, rc ? e.msg : "");
 		return 1;
 	}
 	return 0;
@@ -348,22 +350,13 @@ sweep(int *n)
 	return fails;
 }
 
-/* The error contract: truncated but terminated, NULL allowed, buffers too. */
+/* Formatting into short buffers: truncated but terminated. */
 static int
 edges(int *n)
 {
-	char small[8], buf[4];
-	uint64_t v = 7;
+	char buf[4];
 	int fails = 0;
 
-	memset(small, 'x', sizeof(small));
-	if (rate_parse("5M", &v, small, sizeof(small)) != -1 ||
-	    strcmp(small, "rate '5") != 0 || v != 7)
-		printf("FAIL truncated error \"%.8s\"\n", small), fails++;
-	if (rate_parse("5M", &v, NULL, 0) != -1 || v != 7)
-		printf("FAIL NULL error buffer\n"), fails++;
-	if (size_parse("", &v, NULL, 0) != -1 || v != 7)
-		printf("FAIL NULL error buffer (size)\n"), fails++;
 	rate_format(10000000, buf, sizeof(buf));
 	if (strcmp(buf, "10m") != 0)
 		printf("FAIL truncated format \"%s\"\n", buf), fails++;
@@ -371,7 +364,7 @@ edges(int *n)
 	size_format(1024, buf, 0);
 	if (buf[0] != 'x')
 		printf("FAIL format wrote into zero-length buffer\n"), fails++;
-	*n += 5;
+	*n += 2;
 	return fails;
 }
 

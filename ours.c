@@ -1,0 +1,170 @@
+/* ct's kernel objects and how to tell them: see ours.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bpf.h"
+#include "bucket.h"
+#include "limit.h"
+#include "ours.h"
+#include "policy.h"
+
+const struct ours_dir ours_dirs[2] = {
+	[CT_DOWN] = { "ct_ingress", "cgroup_skb/ingress", POLICY_PIN_INGRESS,
+	    POLICY_PIN_BUCKET_DOWN, BPF_CGROUP_INET_INGRESS },
+	[CT_UP] = { "ct_egress", "cgroup_skb/egress", POLICY_PIN_EGRESS,
+	    POLICY_PIN_BUCKET_UP, BPF_CGROUP_INET_EGRESS },
+};
+
+const char ours_conf_pin[] = POLICY_PIN_CONF;
+
+/* Whether a map is one of ct's maps of that name and value size. */
+static int
+info_is(const struct bpf_map_info *info, const char *name, uint32_t value_size)
+{
+	return info->type == BPF_MAP_TYPE_ARRAY && info->max_entries == 1 &&
+	    info->key_size == sizeof(__u32) && info->value_size == value_size &&
+	    strcmp(info->name, name) == 0;
+}
+
+static int
+map_is(int map_fd, const char *name, uint32_t value_size)
+{
+	struct bpf_map_info info;
+
+	memset(&info, 0, sizeof(info));
+	return bpf_map_info(map_fd, &info) == 0 &&
+	    info_is(&info, name, value_size);
+}
+
+/* Counts the map of this id as a conf or a bucket map when it is ct's. */
+static void
+count_map(uint32_t id, int *conf, int *bucket)
+{
+	struct bpf_map_info info;
+	int fd = bpf_map_fd_by_id(id);
+
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_map_info(fd, &info) == 0) {
+		*conf += info_is(&info, OURS_CONF_NAME,
+		    sizeof(struct ct_conf));
+		*bucket += info_is(&info, OURS_BUCKET_NAME,
+		    sizeof(struct ct_bucket));
+	}
+	close(fd);
+}
+
+int
+ours_prog_looks(int prog_fd, int dir, struct prog_ids *ids)
+{
+	struct bpf_prog_info info;
+	uint32_t map_ids[4] = { 0 };	/* filled by the kernel */
+
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 4;
+	info.map_ids = (uint64_t)(uintptr_t)map_ids;
+	if (bpf_prog_info(prog_fd, &info) < 0 ||
+	    info.type != BPF_PROG_TYPE_CGROUP_SKB ||
+	    strcmp(info.name, ours_dirs[dir].prog_name) != 0 ||
+	    info.nr_map_ids != 2)
+		return 0;
+	ids->id = info.id;
+	ids->maps[0] = map_ids[0];
+	ids->maps[1] = map_ids[1];
+	return 1;
+}
+
+int
+ours_prog_maps(const struct prog_ids *ids)
+{
+	int conf = 0, bucket = 0;
+
+	for (int i = 0; i < 2; i++)
+		count_map(ids->maps[i], &conf, &bucket);
+	return conf == 1 && bucket == 1;
+}
+
+int
+ours_prog(int prog_fd, int dir)
+{
+	struct prog_ids ids;
+
+	return ours_prog_looks(prog_fd, dir, &ids) && ours_prog_maps(&ids);
+}
+
+int
+ours_pin_path(char *buf, size_t len, const char *pins, const char *name,
+    struct err *e)
+{
+	if (snprintf(buf, len, "%s/%s", pins, name) >= (int)len)
+		return errf(e, "pin path too long: %s/%s", pins, name);
+	return 0;
+}
+
+/* The object pinned as pins/name, or -1 in *fd when there is none. */
+static int
+open_pin(const char *pins, const char *name, int *fd, struct err *e)
+{
+	char path[512];
+
+	*fd = -1;
+	if (ours_pin_path(path, sizeof(path), pins, name, e) < 0)
+		return -1;
+	*fd = bpf_obj_get(path);
+	if (*fd < 0 && errno != ENOENT)
+		return errnof(e, "cannot open %s", path);
+	return 0;
+}
+
+/* Keep *fd only if ours says it is ct's. */
+static int
+judge(int ours, const char *pins, const char *name, int *fd, struct err *e)
+{
+	if (*fd < 0 || ours)
+		return 0;
+	close(*fd);
+	*fd = -1;
+	return errf(e, "%s/%s is not ct's; refusing to use it", pins, name);
+}
+
+int
+ours_open_prog(const char *pins, int dir, int *fd, struct err *e)
+{
+	const char *name = ours_dirs[dir].pin;
+
+	if (open_pin(pins, name, fd, e) < 0)
+		return -1;
+	return judge(*fd < 0 || ours_prog(*fd, dir), pins, name, fd, e);
+}
+
+int
+ours_open_conf(const char *pins, int *fd, struct err *e)
+{
+	if (open_pin(pins, ours_conf_pin, fd, e) < 0)
+		return -1;
+	return judge(*fd < 0 || map_is(*fd, OURS_CONF_NAME,
+	    sizeof(struct ct_conf)), pins, ours_conf_pin, fd, e);
+}
+
+int
+ours_open_bucket(const char *pins, int dir, int *fd, struct err *e)
+{
+	const char *name = ours_dirs[dir].bucket_pin;
+
+	if (open_pin(pins, name, fd, e) < 0)
+		return -1;
+	return judge(*fd < 0 || map_is(*fd, OURS_BUCKET_NAME,
+	    sizeof(struct ct_bucket)), pins, name, fd, e);
+}
+
+uint32_t
+ours_map_id(int map_fd)
+{
+	struct bpf_map_info info;
+
+	memset(&info, 0, sizeof(info));
+	return map_fd >= 0 && bpf_map_info(map_fd, &info) == 0 ? info.id : 0;
+}

@@ -1,0 +1,60 @@
+/*
+ * ct's kernel objects: what its programs and maps are called, where each is
+ * pinned in a limited cgroup's pin directory, and how ct tells them from
+ * anyone else's.  A program is ct's only if its type, its name and both of
+ * its maps are ct's; a map only if its name, type and sizes are.
+ */
+#ifndef CT_OURS_H
+#define CT_OURS_H
+
+#include <linux/bpf.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define OURS_CONF_NAME "ct_conf"
+#define OURS_BUCKET_NAME "ct_bucket"
+
+/* One direction's program, and the bucket map it alone uses. */
+struct ours_dir {
+	const char *prog_name;		/* as bpftool shows it */
+	const char *section;		/* in bpf_prog.c */
+	const char *pin;		/* the program's pin */
+	const char *bucket_pin;		/* its bucket's pin */
+	enum bpf_attach_type type;
+};
+
+extern const struct ours_dir ours_dirs[2];	/* CT_DOWN, CT_UP */
+extern const char ours_conf_pin[];
+
+/* A program's id and the ids of its two maps. */
+struct prog_ids {
+	uint32_t id;
+	uint32_t maps[2];
+};
+
+/*
+ * Whether prog_fd has the type and name of ct's program for dir and two
+ * maps; if so, its ids.  Half the judgement: the maps must be ct's too.
+ */
+int ours_prog_looks(int prog_fd, int dir, struct prog_ids *ids);
+/* Whether the maps of these ids are one limit map and one bucket of ct's. */
+int ours_prog_maps(const struct prog_ids *ids);
+/* Both halves. */
+int ours_prog(int prog_fd, int dir);
+
+/*
+ * The program, limit map or bucket map pinned in pins, opened into *fd if
+ * it is ct's; *fd is -1 when there is no such pin.  A pin that holds
+ * something else is an error, and ct neither uses nor removes it.
+ */
+int ours_open_prog(const char *pins, int dir, int *fd, struct err *e);
+int ours_open_conf(const char *pins, int *fd, struct err *e);
+int ours_open_bucket(const char *pins, int dir, int *fd, struct err *e);
+/* The id of a map, 0 when fd is -1 or the kernel will not say. */
+uint32_t ours_map_id(int map_fd);
+/* The path of pin name in pins. */
+int ours_pin_path(char *buf, size_t len, const char *pins, const char *name,
+    struct err *e);
+
+#endif
