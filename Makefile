@@ -10,8 +10,8 @@ LDFLAGS  = -static
 BPFFLAGS = -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -I/usr/include/$(MULTIARCH)
 
 SRCS = ct.c bpf.c cgroup.c crash.c err.c isolate.c limiter.c mounts.c nest.c \
-       obj.c ops.c ours.c policy.c proc.c rate.c registry.c regtext.c status.c \
-       txn.c
+       obj.c ops.c ours.c policy.c proc.c rate.c registry.c regtext.c run.c \
+       status.c json.c top.c txn.c
 OBJS = $(SRCS:.c=.o) obj_blob.o
 
 all: ct

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -105,7 +106,8 @@ cgroup_fd_id(int fd, uint64_t *id, struct err *e)
 int
 cgroup_open(const char *abs, struct err *e)
 {
-	int fd = open(abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* openat: musl's open adds an fcntl for O_CLOEXEC. */
+	int fd = openat(AT_FDCWD, abs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return errnof(e, "cannot open cgroup %s", abs);
@@ -245,4 +247,222 @@ cgroup_walk(const char *abs, cgroup_visit visit, void *ctx, struct err *e)
 	}
 	closedir(dir);
 	return ret < 0 ? -1 : visit(abs, ctx, e);
+}
+
+/* Whether rel is "/" or "/" followed by names that are not "." or "..". */
+static int
+well_formed(const char *rel)
+{
+	const char *p = rel;
+
+	if (*p != '/')
+		return 0;
+	if (p[1] == '\0')
+		return 1;
+	while (*p == '/') {
+		const char *end = strchr(p + 1, '/');
+		size_t n = end ? (size_t)(end - p - 1) : strlen(p + 1);
+
+		if (n == 0 || (n == 1 && p[1] == '.') ||
+		    (n == 2 && p[1] == '.' && p[2] == '.'))
+			return 0;
+		if (end == NULL)
+			return 1;
+		p = end;
+	}
+	return 0;
+}
+
+int
+cgroup_resolve(const char *root, const char *path, char *rel, size_t len,
+    struct err *e)
+{
+	size_t n = strlen(root);
+	char abs[4096];
+	struct stat st;
+
+	/* The mount's own path in front is allowed, as a shell completes it. */
+	if (strncmp(path, root, n) == 0 && (path[n] == '/' || path[n] == '\0'))
+		path = path[n] == '\0' ? "/" : path + n;
+	if (!well_formed(path))
+		return errf(e, "cgroup '%s' is not a path below the cgroup2 "
+		    "mount (write it as ct status does, /a/b, with no '.' or "
+		    "'..')", path);
+	if (strlen(path) >= len || cgroup_abs(abs, sizeof(abs), root, path) < 0)
+		return errf(e, "cgroup path too long: %s", path);
+	if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode))
+		return errf(e, "no cgroup %s (%s is not a directory)", path,
+		    abs);
+	memcpy(rel, path, strlen(path) + 1);
+	return 0;
+}
+
+/* What cgroup_find_named looks for, and what it found. */
+struct named {
+	const char *root;
+	const char *name;
+	char *rel;
+	size_t len;
+	char others[256];	/* more of them, for the message */
+	int count;
+};
+
+static int
+visit_named(const char *abs, void *arg, struct err *e)
+{
+	struct named *f = arg;
+	const char *rel = abs + strlen(f->root), *base = strrchr(abs, '/') + 1;
+	size_t used = strlen(f->others);
+
+	(void)e;
+	if (*rel == '\0' || strcmp(base, f->name) != 0)
+		return 0;
+	if (f->count++ == 0) {
+		snprintf(f->rel, f->len, "%s", rel);
+		return 0;
+	}
+	snprintf(f->others + used, sizeof(f->others) - used, ", %s", rel);
+	return 0;
+}
+
+int
+cgroup_find_named(const char *root, const char *name, char *rel, size_t len,
+    int *count, struct err *e)
+{
+	struct named f = { root, name, rel, len, "", 0 };
+
+	*count = -1;
+	rel[0] = '\0';
+	if (*name == '\0' || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return errf(e, "unit '%s' is not a cgroup's name", name);
+	*count = 0;
+	if (cgroup_walk(root, visit_named, &f, e) < 0)
+		return -1;
+	*count = f.count;
+	if (f.count > 1)
+		return errf(e, "%d cgroups are named %s: %s%s; name one with "
+		    "--cgroup", f.count, name, rel, f.others);
+	if (f.count == 0)
+		return errf(e, "no cgroup is named %s", name);
+	return 0;
+}
+
+int
+cgroup_populated(const char *abs, int *populated, struct err *e)
+{
+	char path[4200], line[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/cgroup.events", abs);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return errnof(e, "cannot read %s", path);
+	*populated = 1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "populated ", 10) == 0)
+			*populated = line[10] != '0';
+	fclose(f);
+	return 0;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct cgroup_child *)a)->name,
+	    ((const struct cgroup_child *)b)->name);
+}
+
+/* A directory entry as getdents64 returns it. */
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* All of a directory's entries, read in as few calls as will do. */
+static int
+read_entries(int fd, char **buf, size_t *len, struct err *e)
+{
+	size_t cap = 64 * 1024;
+	long got;
+
+	*len = 0;
+	*buf = malloc(cap);
+	for (;;) {
+		if (*buf == NULL)
+			return errf(e, "out of memory");
+		got = syscall(SYS_getdents64, fd, *buf + *len, cap - *len);
+		if (got < 0)
+			return errnof(e, "cannot read a cgroup directory");
+		if (got == 0)
+			return 0;
+		*len += (size_t)got;
+		if (cap - *len < 4096) {
+			char *grown = realloc(*buf, cap *= 2);
+
+			if (grown == NULL)
+				free(*buf);
+			*buf = grown;
+		}
+	}
+}
+
+int
+cgroup_children(const char *abs, struct cgroup_list *l, struct err *e)
+{
+	int fd = cgroup_open(abs, e), r;
+	size_t len, n = 0;
+
+	memset(l, 0, sizeof(*l));
+	if (fd < 0)
+		return -1;
+	r = read_entries(fd, &l->buf, &len, e);
+	close(fd);
+	if (r < 0) {
+		cgroup_list_free(l);
+		return -1;
+	}
+	for (size_t off = 0; off < len; off += ((struct linux_dirent64 *)
+	    (l->buf + off))->d_reclen)
+		n++;
+	l->kids = malloc((n ? n : 1) * sizeof(*l->kids));
+	if (l->kids == NULL) {
+		cgroup_list_free(l);
+		return errf(e, "out of memory");
+	}
+	for (size_t off = 0; off < len;) {
+		struct linux_dirent64 *d = (struct linux_dirent64 *)(l->buf + off);
+
+		off += d->d_reclen;
+		if (d->d_type != DT_DIR || d->d_name[0] == '.')
+			continue;
+		l->kids[l->n].name = d->d_name;
+		/* A cgroup's inode number is its id (on 64-bit kernels). */
+		l->kids[l->n++].id = d->d_ino;
+	}
+	qsort(l->kids, l->n, sizeof(*l->kids), by_name);
+	return 0;
+}
+
+uint64_t
+cgroup_child_id(const struct cgroup_list *l, const char *name)
+{
+	struct cgroup_child key = { name, 0 };
+	const struct cgroup_child *found;
+
+	if (l->n == 0)
+		return 0;
+	found = bsearch(&key, l->kids, l->n, sizeof(key), by_name);
+	return found ? found->id : 0;
+}
+
+void
+cgroup_list_free(struct cgroup_list *l)
+{
+	free(l->kids);
+	free(l->buf);
+	memset(l, 0, sizeof(*l));
 }

@@ -33,6 +33,41 @@ int cgroup_mark(const char *abs, struct err *e);
 int cgroup_is_ours(const char *abs);
 int cgroup_remove(const char *abs, struct err *e);
 
+/*
+ * A cgroup as the user names it, relative to the mount (or with the mount in
+ * front), checked: "/" or names that are not "." or "..", and a directory.
+ */
+int cgroup_resolve(const char *root, const char *path, char *rel, size_t len,
+    struct err *e);
+/*
+ * The one cgroup whose directory is called name, as systemd names its units
+ * (nginx.service, user-1000.slice).  *count says how many there are (-1:
+ * name is not a name): with none or several it fails, naming them.
+ */
+int cgroup_find_named(const char *root, const char *name, char *rel,
+    size_t len, int *count, struct err *e);
+/* Whether any process is in the cgroup or below it (cgroup.events). */
+int cgroup_populated(const char *abs, int *populated, struct err *e);
+
+/* A cgroup as its parent's directory lists it. */
+struct cgroup_child {
+	const char *name;
+	uint64_t id;		/* the inode number, which is the cgroup id */
+};
+
+/* The cgroups directly below one, sorted by name. */
+struct cgroup_list {
+	char *buf;		/* the directory's entries, which names point to */
+	struct cgroup_child *kids;
+	size_t n;
+};
+
+/* One read of a directory tells the ids of all the cgroups in it. */
+int cgroup_children(const char *abs, struct cgroup_list *l, struct err *e);
+/* The id of the child called name, 0 when there is none. */
+uint64_t cgroup_child_id(const struct cgroup_list *l, const char *name);
+void cgroup_list_free(struct cgroup_list *l);
+
 /* Call visit on every cgroup below root, root included, children first,
  * so that visit may remove the cgroup it is given. */
 typedef int (*cgroup_visit)(const char *abs, void *ctx, struct err *e);

@@ -322,10 +322,10 @@ unpin_all(const char *pins)
 		r = ours_open_prog(pins, d, &fd, &ignored);
 		unpin(pins, dir->pin, r, fd, &foreign);
 		crash_point("unpin-program");
-		r = ours_open_bucket(pins, d, &fd, &ignored);
+		r = ours_open_bucket(pins, d, &fd, NULL, &ignored);
 		unpin(pins, dir->bucket_pin, r, fd, &foreign);
 	}
-	r = ours_open_conf(pins, &fd, &ignored);
+	r = ours_open_conf(pins, &fd, NULL, &ignored);
 	unpin(pins, ours_conf_pin, r, fd, &foreign);
 	rmdir(pins);
 	return foreign;
@@ -427,7 +427,7 @@ limiter_update(const char *pins, const struct limiter_conf *l, struct err *e)
 {
 	int fd, ret;
 
-	if (ours_open_conf(pins, &fd, e) < 0)
+	if (ours_open_conf(pins, &fd, NULL, e) < 0)
 		return -1;
 	if (fd < 0)
 		return errf(e, "%s/%s is missing", pins, ours_conf_pin);
@@ -474,13 +474,12 @@ read_bucket(const char *pins, int d, struct dir_stats *st)
 {
 	struct ct_bucket b;
 	struct err ignored;
-	uint32_t id;
+	uint32_t id = 0;
 	__u32 key = 0;
 	int fd;
 
-	if (ours_open_bucket(pins, d, &fd, &ignored) < 0 || fd < 0)
+	if (ours_open_bucket(pins, d, &fd, &id, &ignored) < 0 || fd < 0)
 		return 0;
-	id = ours_map_id(fd);
 	if (bpf_map_lookup(fd, &key, &b) < 0)
 		id = 0;
 	close(fd);
@@ -567,10 +566,8 @@ limiter_inspect(int cgroup_fd, const char *pins, struct limiter_view *v,
 	int fd;
 
 	memset(v, 0, sizeof(*v));
-	if (ours_open_conf(pins, &fd, &ignored) == 0 && fd >= 0) {
-		conf = ours_map_id(fd);
+	if (ours_open_conf(pins, &fd, &conf, &ignored) == 0 && fd >= 0)
 		close(fd);
-	}
 	for (int d = 0; d < 2; d++)
 		bucket[d] = read_bucket(pins, d, &v->stats[d]);
 	v->have_stats = bucket[CT_DOWN] != 0 && bucket[CT_UP] != 0;

@@ -55,12 +55,49 @@ teardown(struct txn *t, struct reg_cgroup *rc, struct err *e)
 	return 0;
 }
 
-/* Open the transaction of a command that changes things. */
+/* Whether the cgroup of a ct run's entry has emptied. */
+static int
+run_is_over(struct txn *t, const struct reg_cgroup *rc)
+{
+	struct err ignored;
+	char abs[4096];
+	int populated;
+
+	return rc->owner == OWNER_RUN &&
+	    txn_abs(t, rc->path, abs, sizeof(abs), &ignored) == 0 &&
+	    cgroup_populated(abs, &populated, &ignored) == 0 && !populated;
+}
+
+/* The limits of ct runs whose cgroup has emptied go, with the cgroup. */
+static void
+reap_runs(struct txn *t)
+{
+	for (size_t i = 0; i < t->reg.ncg;) {
+		struct reg_cgroup *rc = &t->reg.cg[i];
+		struct err e;
+
+		if (!run_is_over(t, rc)) {
+			i++;
+			continue;
+		}
+		note(t->notes, NOTE_INFO, "everything ct run started in "
+		    "cgroup %s has exited; its limit is gone", rc->path);
+		if (teardown(t, rc, &e) < 0) {
+			note(t->notes, NOTE_WARNING, "%s", e.msg);
+			i++;
+		}
+	}
+}
+
+/* Open the transaction of a command: the registry made to agree with the
+ * kernel, and what a ct killed midway left finished. */
 static int
 begin(struct txn *t, int create, struct notes *n, struct err *e)
 {
-	if (txn_begin(t, create, n, e) < 0 || txn_load(t, e) < 0)
+	if (txn_begin(t, create, n, e) < 0 || txn_load(t, e) < 0) {
+		txn_end(t);
 		return -1;
+	}
 	isolate_finish_making(t);
 	return 0;
 }
@@ -103,6 +140,15 @@ find_pid(const struct reg_cgroup *rc, pid_t pid, uint64_t start)
 	return -1;
 }
 
+/* Whom a new limit belongs to. */
+static enum reg_owner
+owner_of(const struct limit_req *r)
+{
+	if (r->cgroup != NULL)
+		return OWNER_CGROUP;
+	return r->run ? OWNER_RUN : OWNER_PIDS;
+}
+
 /* A new entry, written down before the kernel holds anything for it. */
 static struct reg_cgroup *
 register_new(struct txn *t, const char *rel, uint64_t id, const char *origin,
@@ -117,7 +163,8 @@ register_new(struct txn *t, const char *rel, uint64_t id, const char *origin,
 	if (rc == NULL)
 		return errf(e, "out of memory"), NULL;
 	apply(&rc->lim, r);
-	if (registry_add_pid(rc, r->pid, start) < 0) {
+	rc->owner = owner_of(r);
+	if (r->cgroup == NULL && registry_add_pid(rc, r->pid, start) < 0) {
 		errf(e, "out of memory");
 		registry_drop(&t->reg, rc);
 		return NULL;
@@ -221,6 +268,39 @@ target_cgroup(struct txn *t, const struct limit_req *r, char *rel,
 	return 0;
 }
 
+/* ct limit --cgroup: the limit is the cgroup's own, with no process. */
+static int
+limit_cgroup(struct txn *t, const struct limit_req *r, struct err *e)
+{
+	struct reg_cgroup *rc;
+	char abs[4096];
+	uint64_t id;
+
+	if (strcmp(r->cgroup, "/") == 0)
+		return errf(e, "the root cgroup is refused: limiting it would "
+		    "limit the whole machine");
+	if (txn_abs(t, r->cgroup, abs, sizeof(abs), e) < 0 ||
+	    cgroup_id(abs, &id, e) < 0)
+		return -1;
+	rc = registry_find(&t->reg, id);
+	if (rc != NULL) {
+		apply(&rc->lim, r);
+		rc->owner = OWNER_CGROUP;
+		t->dirty = 1;
+		crash_point("limit-registered");
+		return enforce(t, rc, e);
+	}
+	rc = register_new(t, r->cgroup, id, NULL, r, 0, e);
+	if (rc == NULL)
+		return -1;
+	crash_point("limit-registered");
+	if (enforce(t, rc, e) < 0) {
+		roll_back(t, rc, abs, 0);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 limit(struct txn *t, const struct limit_req *r, struct err *e)
 {
@@ -229,6 +309,8 @@ limit(struct txn *t, const struct limit_req *r, struct err *e)
 	uint64_t start, id;
 	int move, fresh = 0;
 
+	if (r->cgroup != NULL)
+		return limit_cgroup(t, r, e);
 	if (proc_start_time(r->pid, &start, e) < 0 ||
 	    target_cgroup(t, r, rel, sizeof(rel), origin, &move, e) < 0 ||
 	    txn_abs(t, rel, abs, sizeof(abs), e) < 0 ||
@@ -251,7 +333,7 @@ limit(struct txn *t, const struct limit_req *r, struct err *e)
 			roll_back(t, rc, abs, 1);
 		return -1;
 	}
-	if (move)
+	if (move && !r->run)
 		note(t->notes, NOTE_INFO, "moved process %d into cgroup %s; "
 		    "sockets it opened before stay in %s and are not limited",
 		    (int)r->pid, rel, origin);
@@ -274,14 +356,42 @@ ops_limit(const struct limit_req *r, struct notes *n, struct err *e)
 {
 	struct txn t;
 
-	if (begin(&t, 1, n, e) < 0) {
-		txn_end(&t);
+	if (begin(&t, 1, n, e) < 0)
 		return -1;
-	}
+	reap_runs(&t);
 	return finish(&t, limit(&t, r, e), e);
 }
 
 /* ---- unlimit ---- */
+
+/* The entry of the cgroup pid is in, if there is one. */
+static struct reg_cgroup *
+entry_of_pid(struct txn *t, pid_t pid)
+{
+	char rel[4096], abs[4096];
+	struct err ignored;
+	uint64_t id;
+
+	if (cgroup_of_pid(pid, rel, sizeof(rel), &ignored) < 0 ||
+	    txn_abs(t, rel, abs, sizeof(abs), &ignored) < 0 ||
+	    cgroup_id(abs, &id, &ignored) < 0)
+		return NULL;
+	return registry_find(&t->reg, id);
+}
+
+static void
+note_not_limited(struct txn *t, pid_t pid)
+{
+	struct reg_cgroup *rc = entry_of_pid(t, pid);
+
+	if (rc != NULL && rc->owner == OWNER_CGROUP)
+		note(t->notes, NOTE_INFO, "the limit of cgroup %s, which "
+		    "process %d is in, belongs to the cgroup; 'ct unlimit "
+		    "--cgroup %s' removes it", rc->path, (int)pid, rc->path);
+	else
+		note(t->notes, NOTE_INFO, "process %d is not limited; "
+		    "nothing to do", (int)pid);
+}
 
 static int
 is_target(const struct reg_pid *p, pid_t pid, int live_entry, uint64_t live)
@@ -315,7 +425,7 @@ unlimit(struct txn *t, pid_t pid, struct err *e)
 		found = 1;
 		/* Its last limited process: the limit goes, or stays whole so
 		 * that the unlimit can be tried again. */
-		if (n == rc->npids) {
+		if (n == rc->npids && rc->owner != OWNER_CGROUP) {
 			if (teardown(t, rc, e) < 0)
 				return -1;
 			continue;
@@ -330,8 +440,7 @@ unlimit(struct txn *t, pid_t pid, struct err *e)
 		i++;
 	}
 	if (!found)
-		note(t->notes, NOTE_INFO, "process %d is not limited; nothing "
-		    "to do", (int)pid);
+		note_not_limited(t, pid);
 	return 0;
 }
 
@@ -340,11 +449,75 @@ ops_unlimit(pid_t pid, struct notes *n, struct err *e)
 {
 	struct txn t;
 
-	if (begin(&t, 0, n, e) < 0) {
-		txn_end(&t);
+	if (begin(&t, 0, n, e) < 0)
 		return -1;
-	}
+	reap_runs(&t);
 	return finish(&t, unlimit(&t, pid, e), e);
+}
+
+static int
+unlimit_cgroup(struct txn *t, const char *rel, struct err *e)
+{
+	struct reg_cgroup *rc = NULL;
+	struct err ignored;
+	char abs[4096];
+	uint64_t id;
+
+	if (txn_abs(t, rel, abs, sizeof(abs), e) < 0)
+		return -1;
+	if (cgroup_id(abs, &id, &ignored) == 0)
+		rc = registry_find(&t->reg, id);
+	if (rc == NULL) {
+		note(t->notes, NOTE_INFO, "cgroup %s is not limited; nothing "
+		    "to do", rel);
+		return 0;
+	}
+	return teardown(t, rc, e);
+}
+
+int
+ops_unlimit_cgroup(const char *rel, struct notes *n, struct err *e)
+{
+	struct txn t;
+
+	if (begin(&t, 0, n, e) < 0)
+		return -1;
+	reap_runs(&t);
+	return finish(&t, unlimit_cgroup(&t, rel, e), e);
+}
+
+/* ---- run ---- */
+
+static int
+run_end(struct txn *t, pid_t pid, uint64_t start, struct err *e)
+{
+	for (size_t i = 0; i < t->reg.ncg; i++) {
+		struct reg_cgroup *rc = &t->reg.cg[i];
+
+		if (rc->owner != OWNER_RUN || find_pid(rc, pid, start) < 0)
+			continue;
+		if (run_is_over(t, rc))
+			return teardown(t, rc, e);
+		note(t->notes, NOTE_INFO, "processes that the command started "
+		    "are still in cgroup %s: its limit stays until they have "
+		    "all exited ('ct unlimit --cgroup %s' removes it now)",
+		    rc->path, rc->path);
+		return 0;
+	}
+	return 0;	/* removed meanwhile, by unlimit or cleanup */
+}
+
+int
+ops_run_end(pid_t pid, uint64_t start, struct notes *n, struct err *e)
+{
+	struct txn t;
+	int r;
+
+	if (begin(&t, 0, n, e) < 0)
+		return -1;
+	r = run_end(&t, pid, start, e);
+	reap_runs(&t);
+	return finish(&t, r, e);
 }
 
 /* ---- status ---- */
@@ -353,13 +526,34 @@ int
 ops_status(enum status_format fmt, FILE *out, struct notes *n, struct err *e)
 {
 	struct txn t;
-	int r = -1;
+	int r;
 
-	if (begin(&t, 0, n, e) == 0) {
-		nest_settle(&t);
-		r = txn_commit(&t, e);
-		status_print(&t, fmt, out);
-	}
+	if (begin(&t, 0, n, e) < 0)
+		return -1;
+	reap_runs(&t);
+	nest_settle(&t);
+	r = txn_commit(&t, e);
+	status_print(&t, fmt, out);
+	txn_end(&t);
+	return r;
+}
+
+int
+ops_sample(struct sample **samples, size_t *n, struct notes *notes,
+    struct err *e)
+{
+	struct txn t;
+	int r;
+
+	*samples = NULL;
+	*n = 0;
+	if (begin(&t, 0, notes, e) < 0)
+		return -1;
+	reap_runs(&t);
+	nest_settle(&t);
+	r = txn_commit(&t, e);
+	if (status_sample(&t, samples, n) < 0 && r == 0)
+		r = errf(e, "out of memory");
 	txn_end(&t);
 	return r;
 }

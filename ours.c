@@ -28,14 +28,19 @@ info_is(const struct bpf_map_info *info, const char *name, uint32_t value_size)
 	    strcmp(info->name, name) == 0;
 }
 
+/* Whether map_fd is one of ct's maps of that name and value size; its id. */
 static int
-map_is(int map_fd, const char *name, uint32_t value_size)
+map_is(int map_fd, const char *name, uint32_t value_size, uint32_t *id)
 {
 	struct bpf_map_info info;
 
 	memset(&info, 0, sizeof(info));
-	return bpf_map_info(map_fd, &info) == 0 &&
-	    info_is(&info, name, value_size);
+	if (bpf_map_info(map_fd, &info) < 0 || !info_is(&info, name,
+	    value_size))
+		return 0;
+	if (id != NULL)
+		*id = info.id;
+	return 1;
 }
 
 /* Counts the map of this id as a conf or a bucket map when it is ct's. */
@@ -141,30 +146,22 @@ ours_open_prog(const char *pins, int dir, int *fd, struct err *e)
 }
 
 int
-ours_open_conf(const char *pins, int *fd, struct err *e)
+ours_open_conf(const char *pins, int *fd, uint32_t *id, struct err *e)
 {
 	if (open_pin(pins, ours_conf_pin, fd, e) < 0)
 		return -1;
 	return judge(*fd < 0 || map_is(*fd, OURS_CONF_NAME,
-	    sizeof(struct ct_conf)), pins, ours_conf_pin, fd, e);
+	    sizeof(struct ct_conf), id), pins, ours_conf_pin, fd, e);
 }
 
 int
-ours_open_bucket(const char *pins, int dir, int *fd, struct err *e)
+ours_open_bucket(const char *pins, int dir, int *fd, uint32_t *id,
+    struct err *e)
 {
 	const char *name = ours_dirs[dir].bucket_pin;
 
 	if (open_pin(pins, name, fd, e) < 0)
 		return -1;
 	return judge(*fd < 0 || map_is(*fd, OURS_BUCKET_NAME,
-	    sizeof(struct ct_bucket)), pins, name, fd, e);
-}
-
-uint32_t
-ours_map_id(int map_fd)
-{
-	struct bpf_map_info info;
-
-	memset(&info, 0, sizeof(info));
-	return map_fd >= 0 && bpf_map_info(map_fd, &info) == 0 ? info.id : 0;
+	    sizeof(struct ct_bucket), id), pins, name, fd, e);
 }

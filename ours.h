@@ -46,13 +46,13 @@ int ours_prog(int prog_fd, int dir);
 /*
  * The program, limit map or bucket map pinned in pins, opened into *fd if
  * it is ct's; *fd is -1 when there is no such pin.  A pin that holds
- * something else is an error, and ct neither uses nor removes it.
+ * something else is an error, and ct neither uses nor removes it.  A map's
+ * id goes to *id unless id is NULL.
  */
 int ours_open_prog(const char *pins, int dir, int *fd, struct err *e);
-int ours_open_conf(const char *pins, int *fd, struct err *e);
-int ours_open_bucket(const char *pins, int dir, int *fd, struct err *e);
-/* The id of a map, 0 when fd is -1 or the kernel will not say. */
-uint32_t ours_map_id(int map_fd);
+int ours_open_conf(const char *pins, int *fd, uint32_t *id, struct err *e);
+int ours_open_bucket(const char *pins, int dir, int *fd, uint32_t *id,
+    struct err *e);
 /* The path of pin name in pins. */
 int ours_pin_path(char *buf, size_t len, const char *pins, const char *name,
     struct err *e);

@@ -300,3 +300,18 @@ size_format(uint64_t bytes, char *buf, size_t len)
 {
 	format(size_out, bytes, buf, len);
 }
+
+void
+rate_human(double bits, char *buf, size_t len)
+{
+	static const struct { const char *unit; double mult; } u[] = {
+		{ "gbit", 1e9 }, { "mbit", 1e6 }, { "kbit", 1e3 }, { "bit", 1 },
+	};
+	size_t i = 0;
+
+	while (i < 3 && bits < u[i].mult)
+		i++;
+	bits /= u[i].mult;
+	snprintf(buf, len, bits >= 100 || i == 3 ? "%.0f%s" : bits >= 10 ?
+	    "%.1f%s" : "%.2f%s", bits, u[i].unit);
+}

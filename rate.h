@@ -23,4 +23,7 @@ void rate_format(uint64_t bits, char *buf, size_t len);
 /* In powers of 1024, exact only: 131072 is "128kb", 1000 "1000b". */
 void size_format(uint64_t bytes, char *buf, size_t len);
 
+/* A measured rate in the unit a person reads, three figures: "9.73mbit". */
+void rate_human(double bits, char *buf, size_t len);
+
 #endif

@@ -136,37 +136,31 @@ registry_unlock(struct regfile *rf)
 	rf->lock_fd = rf->dir_fd = -1;
 }
 
+/* The whole file, in one buffer sized by its length. */
 static int
 read_all(int fd, char **text, size_t *len, struct err *e)
 {
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap), *grown;
+	size_t cap, n = 0;
+	struct stat st;
 	ssize_t got;
+	char *buf;
 
-	while (buf != NULL) {
-		got = read(fd, buf + n, cap - n - 1);
-		if (got < 0) {
-			free(buf);
-			return errnof(e, "cannot read the registry");
-		}
-		if (got == 0)
-			break;
-		n += got;
-		if (n + 1 == cap) {
-			if (cap >= MAX_SIZE) {
-				free(buf);
-				return errf(e, "the registry is larger than "
-				    "%d MiB", MAX_SIZE >> 20);
-			}
-			grown = realloc(buf, cap * 2);
-			if (grown == NULL)
-				free(buf);
-			buf = grown;
-			cap *= 2;
-		}
-	}
+	if (fstat(fd, &st) < 0)
+		return errnof(e, "cannot read the registry");
+	if (st.st_size >= MAX_SIZE)
+		return errf(e, "the registry is larger than %d MiB",
+		    MAX_SIZE >> 20);
+	/* Room for one byte more than it holds, to see it did not grow. */
+	cap = (size_t)st.st_size + 2;
+	buf = malloc(cap);
 	if (buf == NULL)
 		return errf(e, "out of memory");
+	while ((got = read(fd, buf + n, cap - 1 - n)) > 0)
+		n += (size_t)got;
+	if (got < 0) {
+		free(buf);
+		return errnof(e, "cannot read the registry");
+	}
 	buf[n] = '\0';
 	*text = buf;
 	*len = n;

@@ -26,8 +26,16 @@ struct reg_pid {
 	uint64_t start;
 };
 
+/* Whom a limit belongs to, and so when it goes. */
+enum reg_owner {
+	OWNER_PIDS,	/* its limited processes: it goes with the last one */
+	OWNER_CGROUP,	/* the cgroup (limit --cgroup): until unlimit --cgroup */
+	OWNER_RUN,	/* a ct run: it goes when its cgroup has emptied */
+};
+
 struct reg_cgroup {
 	uint64_t id;
+	enum reg_owner owner;
 	char *path;		/* relative to the cgroup2 mount */
 	char *pins;		/* directory of the pinned programs and maps */
 	char *origin;		/* for --isolate: where the process came from */

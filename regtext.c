@@ -15,14 +15,16 @@
  *		pins <path>
  *		down <rate bits/s> <burst bytes>
  *		up <rate bits/s> <burst bytes>
- *		origin <path>		(only for --isolate)
+ *		origin <path>		(only for --isolate and ct run)
+ *		owner cgroup|run	(only for limit --cgroup and ct run)
  *		pid <pid> <start time>	(one per limited process)
  *
+ * Version 1 had no owner lines; it is read as version 2 without them.
  * Paths are written with %XX for '%', spaces, control and non-ASCII bytes,
  * so that every field is one word and any cgroup name survives.
  */
 #define MAGIC "ct-registry"
-#define VERSION 1
+#define VERSION 2
 #define FILE_NAME REGISTRY_FILE
 
 /* ---- the entries ---- */
@@ -36,12 +38,11 @@ registry_find(struct registry *r, uint64_t id)
 	return NULL;
 }
 
+/* path, pins and origin share one allocation, which path points to. */
 static void
 free_cgroup(struct reg_cgroup *c)
 {
 	free(c->path);
-	free(c->pins);
-	free(c->origin);
 	free(c->pids);
 }
 
@@ -62,6 +63,23 @@ grow(void **arr, size_t n, size_t *cap, size_t size)
 	return 0;
 }
 
+/* The entry's strings, copied into one allocation. */
+static int
+copy_strings(struct reg_cgroup *c, const char *path, const char *pins,
+    const char *origin)
+{
+	size_t lp = strlen(path) + 1, ln = strlen(pins) + 1;
+	size_t lo = origin ? strlen(origin) + 1 : 0;
+	char *block = malloc(lp + ln + lo);
+
+	if (block == NULL)
+		return -1;
+	c->path = memcpy(block, path, lp);
+	c->pins = memcpy(block + lp, pins, ln);
+	c->origin = origin ? memcpy(block + lp + ln, origin, lo) : NULL;
+	return 0;
+}
+
 struct reg_cgroup *
 registry_add(struct registry *r, uint64_t id, const char *path,
     const char *pins, const char *origin)
@@ -73,13 +91,8 @@ registry_add(struct registry *r, uint64_t id, const char *path,
 	c = &r->cg[r->ncg];
 	memset(c, 0, sizeof(*c));
 	c->id = id;
-	c->path = strdup(path);
-	c->pins = strdup(pins);
-	c->origin = origin ? strdup(origin) : NULL;
-	if (c->path == NULL || c->pins == NULL || (origin && !c->origin)) {
-		free_cgroup(c);
+	if (copy_strings(c, path, pins, origin) < 0)
 		return NULL;
-	}
 	r->ncg++;
 	return c;
 }
@@ -126,59 +139,136 @@ registry_free(struct registry *r)
 
 /* ---- the format ---- */
 
+static const char *const owner_names[] = {
+	[OWNER_PIDS] = "pids", [OWNER_CGROUP] = "cgroup", [OWNER_RUN] = "run",
+};
+
 static int
 plain(unsigned char ch)
 {
 	return ch > ' ' && ch < 0x7f && ch != '%';
 }
 
+/* Text being written: one buffer, grown as needed. */
+struct out {
+	char *s;
+	size_t len, cap;
+	int failed;
+};
+
 static void
-put_path(FILE *f, const char *s)
+put(struct out *o, const char *s, size_t n)
 {
-	for (; *s != '\0'; s++) {
-		if (plain((unsigned char)*s))
-			fputc(*s, f);
-		else
-			fprintf(f, "%%%02X", (unsigned char)*s);
+	if (o->failed)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = (o->len + n + 1) * 2;
+		char *grown = realloc(o->s, cap);
+
+		if (grown == NULL) {
+			o->failed = 1;
+			return;
+		}
+		o->s = grown;
+		o->cap = cap;
+	}
+	memcpy(o->s + o->len, s, n);
+	o->len += n;
+	o->s[o->len] = '\0';
+}
+
+static void
+put_str(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+static void
+put_num(struct out *o, uint64_t v)
+{
+	char digits[24], *p = digits + sizeof(digits);
+
+	do
+		*--p = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	put(o, p, (size_t)(digits + sizeof(digits) - p));
+}
+
+static void
+put_path(struct out *o, const char *s)
+{
+	static const char hexdigits[] = "0123456789ABCDEF";
+
+	while (*s != '\0') {
+		size_t n = 0;
+		char esc[3];
+
+		while (plain((unsigned char)s[n]))
+			n++;
+		put(o, s, n);
+		s += n;
+		if (*s == '\0')
+			break;
+		esc[0] = '%';
+		esc[1] = hexdigits[(unsigned char)*s >> 4];
+		esc[2] = hexdigits[(unsigned char)*s & 15];
+		put(o, esc, 3);
+		s++;
 	}
 }
 
 char *
 registry_format(const struct registry *r)
 {
-	static const char *const dir_names[2] = { "down", "up" };
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	static const char *const dir_names[2] = { "\tdown ", "\tup " };
+	struct out o = { NULL, 0, 0, 0 };
 
-	if (f == NULL)
-		return NULL;
-	fprintf(f, "%s %d\n", MAGIC, VERSION);
+	/* About what an entry takes, so that the buffer seldom grows. */
+	o.s = malloc(o.cap = 160 * r->ncg + 64);
+	o.failed = o.s == NULL;
+	put_str(&o, MAGIC " ");
+	put_num(&o, VERSION);
+	put_str(&o, "\n");
 	for (size_t i = 0; i < r->ncg; i++) {
 		const struct reg_cgroup *c = &r->cg[i];
 
-		fprintf(f, "cgroup %" PRIu64 " ", c->id);
-		put_path(f, c->path);
-		fputs("\n\tpins ", f);
-		put_path(f, c->pins);
-		fputc('\n', f);
-		for (int d = 0; d < 2; d++)
-			fprintf(f, "\t%s %" PRIu64 " %" PRIu64 "\n", dir_names[d],
-			    c->lim.dir[d].rate_bits, c->lim.dir[d].burst_bytes);
-		if (c->origin != NULL) {
-			fputs("\torigin ", f);
-			put_path(f, c->origin);
-			fputc('\n', f);
+		put_str(&o, "cgroup ");
+		put_num(&o, c->id);
+		put_str(&o, " ");
+		put_path(&o, c->path);
+		put_str(&o, "\n\tpins ");
+		put_path(&o, c->pins);
+		put_str(&o, "\n");
+		for (int d = 0; d < 2; d++) {
+			put_str(&o, dir_names[d]);
+			put_num(&o, c->lim.dir[d].rate_bits);
+			put_str(&o, " ");
+			put_num(&o, c->lim.dir[d].burst_bytes);
+			put_str(&o, "\n");
 		}
-		for (size_t p = 0; p < c->npids; p++)
-			fprintf(f, "\tpid %d %" PRIu64 "\n", (int)c->pids[p].pid,
-			    c->pids[p].start);
+		if (c->origin != NULL) {
+			put_str(&o, "\torigin ");
+			put_path(&o, c->origin);
+			put_str(&o, "\n");
+		}
+		if (c->owner != OWNER_PIDS) {
+			put_str(&o, "\towner ");
+			put_str(&o, owner_names[c->owner]);
+			put_str(&o, "\n");
+		}
+		for (size_t p = 0; p < c->npids; p++) {
+			put_str(&o, "\tpid ");
+			put_num(&o, (uint64_t)c->pids[p].pid);
+			put_str(&o, " ");
+			put_num(&o, c->pids[p].start);
+			put_str(&o, "\n");
+		}
 	}
-	if (fclose(f) != 0) {
-		free(text);
+	if (o.failed) {
+		free(o.s);
 		return NULL;
 	}
-	return text;
+	return o.s;
 }
 
 static int
@@ -231,71 +321,153 @@ get_num(const char *s, uint64_t max, uint64_t *v)
 	return 0;
 }
 
-/* Split line into at most max words; how many, or -1 for more. */
+/* Split line into at most max words, in place; how many, or -1 for more. */
 static int
 split(char *line, char **w, int max)
 {
 	int n = 0;
-	char *save, *tok;
 
-	for (tok = strtok_r(line, " \t", &save); tok != NULL;
-	    tok = strtok_r(NULL, " \t", &save)) {
+	for (;;) {
+		while (*line == ' ' || *line == '\t')
+			*line++ = '\0';
+		if (*line == '\0')
+			return n;
 		if (n == max)
 			return -1;
-		w[n++] = tok;
+		w[n++] = line;
+		while (*line != '\0' && *line != ' ' && *line != '\t')
+			line++;
 	}
-	return n;
 }
 
-static int
-parse_cgroup(struct registry *r, char **w, int n)
-{
+/* An entry being read: its words point into the text until it is added. */
+struct pending {
+	int open;
 	uint64_t id;
+	char *path, *pins, *origin;
+	struct limits lim;
+	enum reg_owner owner;
+	int has_owner;
+	struct reg_pid *pids;
+	size_t npids, cap;
+};
 
-	if (n != 3 || get_num(w[1], UINT64_MAX, &id) < 0 || get_path(w[2]) < 0
-	    || w[2][0] != '/' || registry_find(r, id) != NULL)
+/* Add the entry read so far to the registry. */
+static int
+flush(struct registry *r, struct pending *p)
+{
+	struct reg_cgroup *c;
+
+	if (!p->open)
+		return 0;
+	p->open = 0;
+	if (p->pins == NULL)
 		return -1;
-	/* pins are filled in by their own line; "" until then. */
-	return registry_add(r, id, w[2], "", NULL) ? 0 : -1;
+	c = registry_add(r, p->id, p->path, p->pins, p->origin);
+	if (c == NULL)
+		return -1;
+	c->lim = p->lim;
+	c->owner = p->owner;
+	if (p->npids > 0) {
+		c->pids = malloc(p->npids * sizeof(*c->pids));
+		if (c->pids == NULL)
+			return -1;
+		memcpy(c->pids, p->pids, p->npids * sizeof(*c->pids));
+		c->npids = c->pidcap = p->npids;
+	}
+	return 0;
 }
 
 static int
-parse_attr(struct reg_cgroup *c, char **w, int n)
+parse_cgroup(struct registry *r, struct pending *p, char **w, int n)
+{
+	struct reg_pid *pids = p->pids;
+	size_t cap = p->cap;
+
+	if (flush(r, p) < 0)
+		return -1;
+	memset(p, 0, sizeof(*p));
+	p->pids = pids;
+	p->cap = cap;
+	if (n != 3 || get_num(w[1], UINT64_MAX, &p->id) < 0 ||
+	    get_path(w[2]) < 0 || w[2][0] != '/')
+		return -1;
+	p->path = w[2];
+	p->open = 1;
+	return 0;
+}
+
+static int
+parse_owner(struct pending *p, const char *word)
+{
+	if (p->has_owner)
+		return -1;
+	p->has_owner = 1;
+	if (strcmp(word, owner_names[OWNER_CGROUP]) == 0)
+		p->owner = OWNER_CGROUP;
+	else if (strcmp(word, owner_names[OWNER_RUN]) == 0)
+		p->owner = OWNER_RUN;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_pid(struct pending *p, const char *pid, const char *start)
 {
 	uint64_t a, b;
-	char **field;
 
-	if (strcmp(w[0], "pins") == 0 || strcmp(w[0], "origin") == 0) {
-		field = w[0][0] == 'p' ? &c->pins : &c->origin;
-		if (n != 2 || get_path(w[1]) < 0 || w[1][0] != '/' ||
-		    (*field != NULL && **field != '\0'))
+	if (get_num(pid, PID_MAX, &a) < 0 || a == 0 ||
+	    get_num(start, UINT64_MAX, &b) < 0)
+		return -1;
+	if (p->npids == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		struct reg_pid *grown = realloc(p->pids, cap * sizeof(*grown));
+
+		if (grown == NULL)
 			return -1;
-		free(*field);
-		*field = strdup(w[1]);
-		return *field ? 0 : -1;
+		p->pids = grown;
+		p->cap = cap;
 	}
+	p->pids[p->npids].pid = (pid_t)a;
+	p->pids[p->npids].start = b;
+	p->npids++;
+	return 0;
+}
+
+static int
+parse_attr(struct pending *p, char **w, int n)
+{
+	if (strcmp(w[0], "pins") == 0 || strcmp(w[0], "origin") == 0) {
+		char **field = w[0][0] == 'p' ? &p->pins : &p->origin;
+
+		if (n != 2 || get_path(w[1]) < 0 || w[1][0] != '/' ||
+		    *field != NULL)
+			return -1;
+		*field = w[1];
+		return 0;
+	}
+	if (strcmp(w[0], "owner") == 0)
+		return n == 2 ? parse_owner(p, w[1]) : -1;
 	if (n != 3)
 		return -1;
 	if (strcmp(w[0], "down") == 0 || strcmp(w[0], "up") == 0) {
-		struct dir_limit *d = &c->lim.dir[w[0][0] == 'd' ? CT_DOWN : CT_UP];
+		struct dir_limit *d = &p->lim.dir[w[0][0] == 'd' ? CT_DOWN : CT_UP];
 
 		if (get_num(w[1], UINT64_MAX, &d->rate_bits) < 0 ||
 		    get_num(w[2], UINT64_MAX, &d->burst_bytes) < 0)
 			return -1;
 		return 0;
 	}
-	if (strcmp(w[0], "pid") == 0) {
-		if (get_num(w[1], PID_MAX, &a) < 0 || a == 0 ||
-		    get_num(w[2], UINT64_MAX, &b) < 0)
-			return -1;
-		return registry_add_pid(c, (pid_t)a, b);
-	}
+	if (strcmp(w[0], "pid") == 0)
+		return parse_pid(p, w[1], w[2]);
 	return -1;
 }
 
 static int
-parse_line(struct registry *r, char *line)
+parse_line(struct registry *r, struct pending *p, char *line)
 {
+	int indented = line[0] == '\t' || line[0] == ' ';
 	char *w[4];
 	int n = split(line, w, 4);
 
@@ -304,10 +476,36 @@ parse_line(struct registry *r, char *line)
 	if (n == 0)
 		return 0;
 	if (strcmp(w[0], "cgroup") == 0)
-		return parse_cgroup(r, w, n);
-	if (r->ncg == 0 || (line[0] != '\t' && line[0] != ' '))
+		return parse_cgroup(r, p, w, n);
+	if (!p->open || !indented)
 		return -1;
-	return parse_attr(&r->cg[r->ncg - 1], w, n);
+	return parse_attr(p, w, n);
+}
+
+static int
+by_id(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Whether two entries name the same cgroup. */
+static int
+has_duplicates(const struct registry *r)
+{
+	uint64_t *ids = malloc((r->ncg ? r->ncg : 1) * sizeof(*ids));
+	int dup = 0;
+
+	if (ids == NULL)
+		return 1;
+	for (size_t i = 0; i < r->ncg; i++)
+		ids[i] = r->cg[i].id;
+	qsort(ids, r->ncg, sizeof(*ids), by_id);
+	for (size_t i = 1; i < r->ncg && !dup; i++)
+		dup = ids[i] == ids[i - 1];
+	free(ids);
+	return dup;
 }
 
 static int
@@ -320,35 +518,49 @@ parse_header(char *line, struct err *e)
 	    get_num(w[1], 1000000, &version) < 0)
 		return errf(e, "%s/%s is not a ct registry", REGISTRY_DIR,
 		    FILE_NAME);
-	if (version != VERSION)
+	if (version < 1 || version > VERSION)
 		return errf(e, "%s/%s is of version %" PRIu64 ", and this ct "
-		    "reads version %d", REGISTRY_DIR, FILE_NAME, version,
+		    "reads versions 1 to %d", REGISTRY_DIR, FILE_NAME, version,
 		    VERSION);
 	return 0;
 }
 
-int
-registry_parse(const char *text, size_t len, struct registry *r,
-    struct err *e)
+/* How many entries the text holds, about: its lines that are not indented. */
+static size_t
+count_entries(const char *s)
 {
-	char *copy, *line, *next;
-	int lineno = 1, ret = 0;
+	size_t n = *s == 'c';
 
-	memset(r, 0, sizeof(*r));
-	if (memchr(text, '\0', len) != NULL)
-		return errf(e, "%s/%s holds a NUL byte", REGISTRY_DIR,
-		    FILE_NAME);
-	copy = strndup(text, len);
-	if (copy == NULL)
-		return errf(e, "out of memory");
-	next = strchr(copy, '\n');
-	if (next == NULL) {
-		free(copy);
-		return errf(e, "%s/%s is truncated or empty", REGISTRY_DIR,
-		    FILE_NAME);
-	}
-	*next++ = '\0';
-	ret = parse_header(copy, e);
+	while ((s = strchr(s, '\n')) != NULL)
+		n += *++s == 'c';
+	return n;
+}
+
+/* Room for n entries at once, instead of growing one doubling at a time. */
+static int
+reserve(struct registry *r, size_t n)
+{
+	struct reg_cgroup *cg;
+
+	if (n <= r->cap)
+		return 0;
+	cg = realloc(r->cg, n * sizeof(*cg));
+	if (cg == NULL)
+		return -1;
+	r->cg = cg;
+	r->cap = n;
+	return 0;
+}
+
+/* Every line of the text after the header, as entries of r. */
+static int
+parse_lines(char *next, struct registry *r, struct err *e)
+{
+	struct pending p;
+	int lineno = 1, ret = 0;
+	char *line;
+
+	memset(&p, 0, sizeof(p));
 	for (line = next; ret == 0 && *line != '\0'; line = next) {
 		lineno++;
 		next = strchr(line, '\n');
@@ -358,14 +570,50 @@ registry_parse(const char *text, size_t len, struct registry *r,
 			break;
 		}
 		*next++ = '\0';
-		if (parse_line(r, line) < 0)
+		if (parse_line(r, &p, line) < 0)
 			ret = errf(e, "%s/%s: line %d is malformed",
 			    REGISTRY_DIR, FILE_NAME, lineno);
 	}
-	for (size_t i = 0; ret == 0 && i < r->ncg; i++)
-		if (r->cg[i].pins[0] == '\0')
-			ret = errf(e, "%s/%s: cgroup %" PRIu64 " has no pins",
-			    REGISTRY_DIR, FILE_NAME, r->cg[i].id);
+	if (ret == 0 && p.open && p.pins == NULL)
+		ret = errf(e, "%s/%s: cgroup %" PRIu64 " has no pins",
+		    REGISTRY_DIR, FILE_NAME, p.id);
+	if (ret == 0 && flush(r, &p) < 0)
+		ret = errf(e, "out of memory");
+	free(p.pids);
+	return ret;
+}
+
+int
+registry_parse(const char *text, size_t len, struct registry *r,
+    struct err *e)
+{
+	char *copy, *next;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (memchr(text, '\0', len) != NULL)
+		return errf(e, "%s/%s holds a NUL byte", REGISTRY_DIR,
+		    FILE_NAME);
+	copy = malloc(len + 1);
+	if (copy == NULL)
+		return errf(e, "out of memory");
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	next = strchr(copy, '\n');
+	if (next == NULL) {
+		free(copy);
+		return errf(e, "%s/%s is truncated or empty", REGISTRY_DIR,
+		    FILE_NAME);
+	}
+	*next++ = '\0';
+	ret = parse_header(copy, e);
+	if (ret == 0 && reserve(r, count_entries(next)) < 0)
+		ret = errf(e, "out of memory");
+	if (ret == 0)
+		ret = parse_lines(next, r, e);
+	if (ret == 0 && has_duplicates(r))
+		ret = errf(e, "%s/%s names a cgroup twice", REGISTRY_DIR,
+		    FILE_NAME);
 	free(copy);
 	if (ret < 0)
 		registry_free(r);

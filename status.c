@@ -1,14 +1,25 @@
 /* ct status, as text and as JSON: see status.h. */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "limiter.h"
 #include "proc.h"
+#include "cgroup.h"
+#include "json.h"
 #include "rate.h"
 #include "status.h"
 
 static const char *const dir_names[2] = { "down", "up" };
+static const char *const owner_names[] = {
+	[OWNER_PIDS] = "pids", [OWNER_CGROUP] = "cgroup", [OWNER_RUN] = "run",
+};
+/* What the text says of a limit that does not go with its processes. */
+static const char *const owner_text[] = {
+	[OWNER_PIDS] = "", [OWNER_CGROUP] = " cgroup's own", [OWNER_RUN] =
+	    " ct run",
+};
 
 struct entry_status {
 	const struct reg_cgroup *rc;
@@ -45,8 +56,9 @@ print_text(const struct entry_status *es, FILE *out)
 	const struct reg_cgroup *rc = es->rc;
 	char rate[32], burst[32];
 
-	fprintf(out, "%s (id %" PRIu64 ")%s: %s\n", rc->path, rc->id,
-	    rc->origin ? " isolated" : "", es->attached ? "attached" :
+	fprintf(out, "%s (id %" PRIu64 ")%s%s: %s\n", rc->path, rc->id,
+	    rc->origin ? " isolated" : "", owner_text[rc->owner],
+	    es->attached ? "attached" :
 	    "NOT ATTACHED (the kernel does not hold ct's programs here)");
 	for (int d = 0; d < 2; d++) {
 		const struct dir_limit *l = &rc->lim.dir[d];
@@ -73,52 +85,6 @@ print_text(const struct entry_status *es, FILE *out)
 	fprintf(out, "\n");
 }
 
-/* The length of the valid UTF-8 sequence at s, or 0. */
-static size_t
-utf8_len(const unsigned char *s)
-{
-	size_t n = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
-	uint32_t cp = s[0] & (0x3f >> (n - 1));
-
-	if (s[0] < 0xc2 || s[0] > 0xf4)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	/* Overlong forms, surrogates and what lies past U+10FFFF. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
-/*
- * A JSON string.  Cgroup names are bytes, JSON text is UTF-8: a byte that is
- * not part of valid UTF-8 is written as \u00XX, the character of that value.
- */
-static void
-json_string(const char *prefix, const char *str, FILE *out)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	fputc('"', out);
-	fputs(prefix, out);
-	while (*s != '\0') {
-		size_t n = *s >= 0x80 ? utf8_len(s) : 1;
-
-		if (*s == '"' || *s == '\\')
-			fprintf(out, "\\%c", *s);
-		else if (*s < 0x20 || *s == 0x7f || n == 0)
-			fprintf(out, "\\u%04x", *s);
-		else
-			fwrite(s, 1, n, out);
-		s += n ? n : 1;
-	}
-	fputc('"', out);
-}
-
 static void
 print_json_entry(const struct entry_status *es, FILE *out)
 {
@@ -126,9 +92,9 @@ print_json_entry(const struct entry_status *es, FILE *out)
 
 	fprintf(out, "{\"path\":");
 	json_string("", rc->path, out);
-	fprintf(out, ",\"id\":%" PRIu64 ",\"isolated\":%s,\"attached\":%s",
-	    rc->id, rc->origin ? "true" : "false",
-	    es->attached ? "true" : "false");
+	fprintf(out, ",\"id\":%" PRIu64 ",\"isolated\":%s,\"owner\":\"%s\""
+	    ",\"attached\":%s", rc->id, rc->origin ? "true" : "false",
+	    owner_names[rc->owner], es->attached ? "true" : "false");
 	for (int d = 0; d < 2; d++) {
 		const struct dir_stats *s = &es->v.stats[d];
 
@@ -176,4 +142,43 @@ status_print(struct txn *t, enum status_format fmt, FILE *out)
 		    t->notes->line[i].text, out);
 	}
 	fprintf(out, "]}\n");
+}
+
+int
+status_sample(struct txn *t, struct sample **out, size_t *n)
+{
+	struct sample *s = calloc(t->reg.ncg ? t->reg.ncg : 1, sizeof(*s));
+
+	*out = s;
+	*n = 0;
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < t->reg.ncg; i++) {
+		const struct reg_cgroup *rc = &t->reg.cg[i];
+		struct entry_status es;
+		struct err ignored;
+		char abs[4096];
+
+		collect(t, rc, &es);
+		s[i].path = strdup(rc->path);
+		if (s[i].path == NULL)
+			return -1;
+		(*n)++;
+		s[i].id = rc->id;
+		s[i].lim = rc->lim;
+		memcpy(s[i].stats, es.v.stats, sizeof(s[i].stats));
+		s[i].attached = es.attached;
+		if (txn_abs(t, rc->path, abs, sizeof(abs), &ignored) < 0 ||
+		    cgroup_count_procs(abs, &s[i].nprocs, &ignored) < 0)
+			s[i].nprocs = 0;
+	}
+	return 0;
+}
+
+void
+samples_free(struct sample *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(s[i].path);
+	free(s);
 }

@@ -130,6 +130,89 @@ txn_drop(struct txn *t, struct reg_cgroup *rc)
 	t->dirty = 1;
 }
 
+/* The length of the parent part of a cgroup's path ("/a" of "/a/b"). */
+static size_t
+parent_len(const char *path)
+{
+	return (size_t)(strrchr(path, '/') - path);
+}
+
+static int
+same_parent(const char *x, const char *y)
+{
+	size_t n = parent_len(x);
+
+	return n == parent_len(y) && strncmp(x, y, n) == 0;
+}
+
+static int
+by_parent(const void *a, const void *b)
+{
+	const char *x = (*(struct reg_cgroup *const *)a)->path;
+	const char *y = (*(struct reg_cgroup *const *)b)->path;
+	size_t m = parent_len(x), n = parent_len(y);
+	int c = strncmp(x, y, m < n ? m : n);
+
+	return c != 0 ? c : (m > n) - (m < n);
+}
+
+/*
+ * Whether the cgroups of a group of n entries with one parent are there,
+ * into alive (by position in the registry): one read of the parent's
+ * directory tells the ids of them all.  An id the listing does not confirm
+ * is asked of the cgroup itself.
+ */
+static void
+look_in_parent(struct txn *t, struct reg_cgroup **group, size_t n,
+    char *alive)
+{
+	const char *first = group[0]->path;
+	char parent[4096], abs[4096];
+	struct cgroup_list kids;
+	struct err ignored;
+
+	snprintf(parent, sizeof(parent), "%.*s", (int)parent_len(first),
+	    first);
+	if (txn_abs(t, parent[0] ? parent : "/", abs, sizeof(abs),
+	    &ignored) < 0 || cgroup_children(abs, &kids, &ignored) < 0)
+		memset(&kids, 0, sizeof(kids));
+	for (size_t j = 0; j < n; j++) {
+		struct reg_cgroup *rc = group[j];
+		const char *base = strrchr(rc->path, '/') + 1;
+
+		alive[rc - t->reg.cg] = *base != '\0' &&
+		    cgroup_child_id(&kids, base) == rc->id;
+		if (!alive[rc - t->reg.cg])
+			alive[rc - t->reg.cg] = still_there(t, rc);
+	}
+	cgroup_list_free(&kids);
+}
+
+/* Which entries' cgroups are still the ones they were made for. */
+static int
+look(struct txn *t, char *alive)
+{
+	size_t n = t->reg.ncg, start;
+	struct reg_cgroup **order = malloc(n * sizeof(*order));
+
+	if (order == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		order[i] = &t->reg.cg[i];
+	qsort(order, n, sizeof(*order), by_parent);
+	for (start = 0; start < n;) {
+		size_t end = start + 1;
+
+		while (end < n && same_parent(order[end]->path,
+		    order[start]->path))
+			end++;
+		look_in_parent(t, order + start, end - start, alive);
+		start = end;
+	}
+	free(order);
+	return 0;
+}
+
 /*
  * Entries whose cgroup is gone: the kernel detached their programs when the
  * cgroup went, so only the pins remain to be removed.
@@ -137,11 +220,19 @@ txn_drop(struct txn *t, struct reg_cgroup *rc)
 static void
 reconcile(struct txn *t)
 {
-	for (size_t i = 0; i < t->reg.ncg;) {
+	size_t n = t->reg.ncg, i = 0;
+	char *alive = calloc(n ? n : 1, 1);
+
+	if (alive == NULL || look(t, alive) < 0) {
+		/* Out of memory: ask each cgroup on its own. */
+		for (size_t k = 0; alive != NULL && k < n; k++)
+			alive[k] = still_there(t, &t->reg.cg[k]);
+	}
+	for (size_t k = 0; k < n; k++) {
 		struct reg_cgroup *rc = &t->reg.cg[i];
 		struct err e;
 
-		if (still_there(t, rc)) {
+		if (alive == NULL ? still_there(t, rc) : alive[k]) {
 			i++;
 			continue;
 		}
@@ -154,6 +245,7 @@ reconcile(struct txn *t)
 		    "exists; its limit is gone with it", rc->path, rc->id);
 		txn_drop(t, rc);
 	}
+	free(alive);
 }
 
 int

@@ -37,7 +37,7 @@ same(const struct registry *a, const struct registry *b)
 
 		if (x->id != y->id || !same_str(x->path, y->path) ||
 		    !same_str(x->pins, y->pins) ||
-		    !same_str(x->origin, y->origin) ||
+		    !same_str(x->origin, y->origin) || x->owner != y->owner ||
 		    memcmp(&x->lim, &y->lim, sizeof(x->lim)) != 0 ||
 		    x->npids != y->npids ||
 		    (x->npids > 0 && memcmp(x->pids, y->pids,
