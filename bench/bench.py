@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """ct's benchmark: how exactly the limit holds, and what it costs.
 
-Run as root from the top of the tree (make bench). Every measurement runs on
-two network namespaces joined by a veth pair that the benchmark makes and
-removes itself; the limited iperf3 client lives in a cgroup of its own.
+Run as root from the top of the tree (make bench). Every measurement of
+traffic runs on two network namespaces joined by a veth pair that the
+benchmark makes and removes itself; the limited iperf3 client lives in a
+cgroup of its own. The scale section times ct's commands with 1,000 limited
+cgroups, each holding one sleeping process.
 
-  bench.py                    every section (about 10 minutes)
+  bench.py                    every section (about 11 minutes)
   bench.py --smoke            10mbit cells and costs only, short transfers,
                               ±10% (for make test)
   bench.py --only udp cost    these sections only (--help lists them)
@@ -17,6 +19,7 @@ with the targets beside the figures and exits 1 when a target is missed.
 
 import argparse
 import collections
+import concurrent.futures
 import json
 import os
 import re
@@ -61,6 +64,25 @@ def cgroup2_root():
     sys.exit("bench: no cgroup2 mount")
 
 
+class Spawned:
+    """A child started by os.posix_spawn, killed and reaped as a Popen."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def kill(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def wait(self):
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
 class Lab:
     """Two namespaces, A (client) and B (servers), and cgroups for clients."""
 
@@ -103,6 +125,26 @@ class Lab:
                 sys.exit("bench: sleeper did not join " + cgroup)
             time.sleep(0.01)
         return p.pid
+
+    def sleepers_in(self, cgroups):
+        """A sleeping process in each of many cgroups, quickly: spawned
+        without a shell and moved by writing its pid to cgroup.procs."""
+        sleep = shutil.which("sleep")
+        null = os.open(os.devnull, os.O_RDWR)
+        pids = []
+        try:
+            for cg in cgroups:
+                pid = os.posix_spawn(sleep, ["sleep", "3600"], os.environ,
+                                     file_actions=[(os.POSIX_SPAWN_DUP2,
+                                                    null, fd)
+                                                   for fd in (0, 1, 2)])
+                self.sleepers.append(Spawned(pid))
+                with open(cg + "/cgroup.procs", "w") as f:
+                    f.write(str(pid))
+                pids.append(pid)
+        finally:
+            os.close(null)
+        return pids
 
     def server(self, port):
         p = subprocess.Popen(["ip", "netns", "exec", self.b, "iperf3", "-s", "-J",
@@ -523,6 +565,133 @@ def cycle(r):
                   t_ct * 1e3, t_tool * 1e3))
 
 
+SCALE_N = 1000      # limited cgroups at the large end
+SCALE_RUNS = 30     # timings per median
+SCALE_SETUP_JOBS = 4
+
+
+def ct_timed(*args):
+    """Wall time of one ct command, as a caller sees it, and its output."""
+    t = time.perf_counter()
+    r = run(CT, *args, check=False)
+    dt = time.perf_counter() - t
+    if r.returncode != 0:
+        raise RuntimeError("ct %s: %s" % (" ".join(args), r.stderr.strip()))
+    return dt, r.stdout
+
+
+def command_medians(pid, runs):
+    """Medians of: ct limit of a cgroup not limited, its ct unlimit, the
+    two together, and ct limit of a limited one with another rate."""
+    t = {"limit": [], "unlimit": [], "cycle": [], "change": []}
+    for _ in range(runs):
+        a = ct_timed("limit", pid, "10mbit")[0]
+        b = ct_timed("unlimit", pid)[0]
+        t["limit"].append(a)
+        t["unlimit"].append(b)
+        t["cycle"].append(a + b)
+    ct("limit", pid, "10mbit")
+    for i in range(runs):
+        rate = ("20mbit", "10mbit")[i % 2]
+        t["change"].append(ct_timed("limit", pid, rate)[0])
+    ct("unlimit", pid)
+    return {k: statistics.median(v) for k, v in t.items()}
+
+
+def limit_all(pids, rate, jobs):
+    """ct limit each pid, a few at a time (ct serialises what must be)."""
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        for _ in pool.map(lambda p: ct("limit", p, rate), pids):
+            pass
+
+
+def ct_in_kernel():
+    """ct's programs and maps that the kernel still has, by bpftool's
+    word: programs named ct_ingress or ct_egress, maps named ct_*."""
+    progs = json.loads(run("bpftool", "-j", "prog", "show").stdout)
+    maps = json.loads(run("bpftool", "-j", "map", "show").stdout)
+    return (sum(p.get("name") in ("ct_ingress", "ct_egress") for p in progs),
+            sum(m.get("name", "").startswith("ct_") for m in maps))
+
+
+def scale(r):
+    """ct's commands with 1 and with SCALE_N other cgroups limited, ct
+    status at SCALE_N, and ct cleanup of them all."""
+    lab, rep, n = r.lab, r.rep, SCALE_N
+    if json.loads(ct("status", "--json"))["cgroups"]:
+        raise RuntimeError("scale: cgroups are limited already, and this "
+                           "measurement ends with ct cleanup")
+    # Beside each other at the top, as the other measurements' cgroups.
+    cgroups = [lab.cgroup("scale-%d" % i) for i in range(n + 1)]
+    cleaned = False
+    try:
+        t0 = time.perf_counter()
+        probe, *others = [str(p) for p in lab.sleepers_in(cgroups)]
+        t_spawn = time.perf_counter() - t0
+        # With one cgroup limited besides the one measured, then n.
+        ct("limit", others[0], "10mbit")
+        at1 = command_medians(probe, SCALE_RUNS)
+        t0 = time.perf_counter()
+        limit_all(others[1:], "10mbit", SCALE_SETUP_JOBS)
+        t_setup = time.perf_counter() - t0
+        rep.row("scale: setting up %d more limits" % (n - 1),
+                "%.2f s" % t_setup, "(reported)", None,
+                "%d at a time; %d sleepers in %.2f s" % (
+                    SCALE_SETUP_JOBS, n + 1, t_spawn))
+        at_n = command_medians(probe, SCALE_RUNS)
+        for key, what in (("limit", "ct limit of a new cgroup"),
+                          ("unlimit", "ct unlimit"),
+                          ("cycle", "ct limit + ct unlimit"),
+                          ("change", "ct limit, rate change")):
+            ratio = at_n[key] / at1[key]
+            rep.row("scale: %s, %d / 1" % (what, n), "%.2f" % ratio,
+                    "<= 2", ratio <= 2,
+                    "%.1f ms vs %.1f ms (medians of %d)" % (
+                        at_n[key] * 1e3, at1[key] * 1e3, SCALE_RUNS))
+        for args in (("status",), ("status", "--json")):
+            times, outs = [], []
+            for _ in range(SCALE_RUNS):
+                dt, out = ct_timed(*args)
+                times.append(dt)
+                outs.append(out)
+            t = statistics.median(times)
+            rep.row("scale: ct %s, %d limited" % (" ".join(args), n),
+                    "%.1f ms" % (t * 1e3), "<= 50 ms", t <= 0.05,
+                    "median of %d" % SCALE_RUNS)
+        try:
+            entries = [len(json.loads(o)["cgroups"]) for o in outs]
+            bad = ""
+        except (ValueError, KeyError, TypeError) as e:
+            entries, bad = [], "json.loads: %s" % e
+        rep.row("scale: ct status --json, entries listed",
+                "%d" % min(entries) if entries else "unparsed", "%d" % n,
+                entries.count(n) == SCALE_RUNS, bad or "in each of %d" %
+                SCALE_RUNS)
+        t, _ = ct_timed("cleanup")
+        cleaned = True
+        rep.row("scale: ct cleanup of %d" % n, "%.0f ms" % (t * 1e3),
+                "<= 1000 ms", t <= 1)
+        # The kernel frees programs and maps once their last reference
+        # has gone, not always at once.
+        t0 = time.perf_counter()
+        while True:
+            progs, maps = ct_in_kernel()
+            waited = time.perf_counter() - t0
+            if not progs + maps or waited > 5:
+                break
+            time.sleep(0.1)
+        left = ["%d programs" % progs] if progs else []
+        left += ["%d maps" % maps] if maps else []
+        left += ["/run/ct"] if os.path.exists("/run/ct") else []
+        rep.row("scale: left after ct cleanup", ", ".join(left) or "none",
+                "none", not left, "bpftool prog/map show after %.1f s, "
+                "/run/ct" % waited)
+    finally:
+        if not cleaned:
+            run(CT, "cleanup", check=False)
+        lab.release()
+
+
 Section = collections.namedtuple("Section", "name run smoke about")
 
 # In the order they run. smoke: part of the smoke run (--smoke).
@@ -539,6 +708,8 @@ SECTIONS = [
             "ct's programs attached and without"),
     Section("cycle", cycle, False, "ct limit + ct unlimit against the "
             "same work done by bpftool"),
+    Section("scale", scale, False, "ct's commands with 1 and %d limited "
+            "cgroups, ct status and ct cleanup at %d" % (SCALE_N, SCALE_N)),
 ]
 
 
