@@ -47,8 +47,9 @@ bench/progcost: bench/progcost.c bpf.c bpf.h
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/progcost.c bpf.c
 
 # Accuracy and cost against the targets; slow, so not part of make test.
+# Some sections only: make bench BENCH_ARGS="--only scale cost".
 bench: ct bench/progcost
-	python3 bench/bench.py
+	python3 bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -f ct *.o tests/rate_test bench/progcost

@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
 """ct's benchmark: how exactly the limit holds, and what it costs.
 
-Run as root from the top of the tree (make bench). Every measurement runs on
-two network namespaces joined by a veth pair that the benchmark makes and
-removes itself; the limited iperf3 client lives in a cgroup of its own.
+Run as root from the top of the tree (make bench). Every measurement of
+traffic runs on two network namespaces joined by a veth pair that the
+benchmark makes and removes itself; the limited iperf3 client lives in a
+cgroup of its own. The scale section times ct's commands with 1,000 limited
+cgroups, each holding one sleeping process.
 
-  bench.py            the whole table (about 10 minutes)
-  bench.py --smoke    10mbit cells only, short transfers, ±10% (for make test)
+  bench.py                    every section (about 11 minutes)
+  bench.py --smoke            10mbit cells and costs only, short transfers,
+                              ±10% (for make test)
+  bench.py --only udp cost    these sections only (--help lists them)
 
-Prints one table with the targets beside the figures and exits 1 when a
-target is missed.
+The benchmark is a table of sections (SECTIONS, at the end), each one
+function; main() runs those chosen, in the table's order. Prints one table
+with the targets beside the figures and exits 1 when a target is missed.
 """
 
 import argparse
+import collections
+import concurrent.futures
 import json
 import os
 import re
@@ -57,6 +64,25 @@ def cgroup2_root():
     sys.exit("bench: no cgroup2 mount")
 
 
+class Spawned:
+    """A child started by os.posix_spawn, killed and reaped as a Popen."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def kill(self):
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def wait(self):
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+
+
 class Lab:
     """Two namespaces, A (client) and B (servers), and cgroups for clients."""
 
@@ -99,6 +125,26 @@ class Lab:
                 sys.exit("bench: sleeper did not join " + cgroup)
             time.sleep(0.01)
         return p.pid
+
+    def sleepers_in(self, cgroups):
+        """A sleeping process in each of many cgroups, quickly: spawned
+        without a shell and moved by writing its pid to cgroup.procs."""
+        sleep = shutil.which("sleep")
+        null = os.open(os.devnull, os.O_RDWR)
+        pids = []
+        try:
+            for cg in cgroups:
+                pid = os.posix_spawn(sleep, ["sleep", "3600"], os.environ,
+                                     file_actions=[(os.POSIX_SPAWN_DUP2,
+                                                    null, fd)
+                                                   for fd in (0, 1, 2)])
+                self.sleepers.append(Spawned(pid))
+                with open(cg + "/cgroup.procs", "w") as f:
+                    f.write(str(pid))
+                pids.append(pid)
+        finally:
+            os.close(null)
+        return pids
 
     def server(self, port):
         p = subprocess.Popen(["ip", "netns", "exec", self.b, "iperf3", "-s", "-J",
@@ -411,21 +457,304 @@ def within(x, tol):
     return abs(x - 1) <= tol
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--tcp-only", metavar="RATE", nargs="+",
-                    help="only the TCP cells of these rates")
+# ---- the measurements: each one function of a Run, walked by main()
+
+
+class Run:
+    """What every measurement needs: the lab, the TCP cells' settings,
+    the report, the command line, and whether this is the smoke run."""
+
+    def __init__(self, args, lab, rep):
+        self.args = args
+        self.smoke = args.smoke
+        self.tol = 0.10 if args.smoke else 0.03
+        seconds, omit = (6, 2) if args.smoke else (10, 2)
+        self.lab = lab
+        self.rep = rep
+        self.bench = Bench(lab, seconds, omit, args.burst)
+
+
+def tcp_cells(r):
+    rates = ["10mbit"] if r.smoke else r.args.rates or RATES
+    ccs = ["bbr"] if r.smoke else ["bbr", "cubic"]
+    tol = r.tol
+    for rate in rates:
+        for cc in ccs:
+            for direction in ("down", "up"):
+                c = r.bench.tcp_cell(rate, direction, cc)
+                r.rep.row("TCP %s %s %s: IP rate/limit" % (
+                    rate, direction, cc), "%.3f" % c["ip"],
+                    "1 ± %g" % tol, within(c["ip"], tol),
+                    "goodput %.3f, retrans %d, drops %d" % (
+                        c["goodput"], c["retrans"], c["drops"]))
+                limit1 = bits(rate) / 8 + c["burst"]
+                r.rep.row("  first second / (1 s + burst)",
+                          "%.3f" % (c["first_s"] / limit1), "<= 1",
+                          c["first_s"] <= limit1,
+                          "%d B, burst %d B" % (c["first_s"], c["burst"]))
+
+
+def four_flows(r):
+    for direction in ("down", "up"):
+        c = r.bench.tcp_cell("10mbit", direction, "cubic", flows=4)
+        r.rep.row("4 flows 10mbit %s: IP rate/limit" % direction,
+                  "%.3f" % c["ip"], "1 ± %g" % r.tol,
+                  within(c["ip"], r.tol), "retrans %d" % c["retrans"])
+
+
+def two_cgroups(r):
+    lab, tol = r.lab, r.tol
+    cg5, cg20 = lab.cgroup("two-5"), lab.cgroup("two-20")
+    r5, r20 = r.bench.parallel([(cg5, "5mbit"), (cg20, "20mbit")])
+    unlimit_all([cg5, cg20])
+    lab.release()
+    r.rep.row("two cgroups: 5mbit one", "%.3f" % (r5 / 5e6),
+              "1 ± %g" % tol, within(r5 / 5e6, tol))
+    r.rep.row("two cgroups: 20mbit one", "%.3f" % (r20 / 20e6),
+              "1 ± %g" % tol, within(r20 / 20e6, tol))
+
+
+def nested(r):
+    lab, tol = r.lab, r.tol
+    parent = lab.cgroup("parent")
+    child = lab.cgroup("child", parent)
+    ct("limit", str(lab.sleeper(parent)), "20mbit")
+    rc, rp = r.bench.parallel([(child, "5mbit"), (parent, None)])
+    r.rep.row("nested: child at 5mbit", "%.3f" % (rc / 5e6),
+              "1 ± %g" % tol, within(rc / 5e6, tol))
+    r.rep.row("nested: parent at 20mbit (all)",
+              "%.3f" % ((rc + rp) / 20e6), "1 ± %g" % tol,
+              within((rc + rp) / 20e6, tol))
+    unlimit_all([child, parent])
+    lab.release()
+
+
+def udp(r):
+    for direction in ("down", "up"):
+        x = r.bench.udp_cell("10mbit", direction)
+        r.rep.row("UDP at 2x 10mbit %s: received/limit" % direction,
+                  "%.3f" % x, "1 ± %g" % r.tol, within(x, r.tol))
+
+
+def costs(r):
+    # Timings are targets of the full run only: a smoke run in a test
+    # suite shares the machine with whatever else is running.
+    cost = prog_cost(r.lab)
+    r.lab.release()
+    for (label, prog), ns in sorted(cost.items()):
+        judged = label == "pass" and not r.smoke
+        r.rep.row("cost %s, %s" % (prog, label), "%d ns" % ns,
+                  "<= 50 ns" if judged else "(reported)",
+                  ns <= 50 if judged else None)
+
+
+def throughput(r):
+    ratio, w, wo = line_rate_ratio(r.lab, 150, 0.2)
+    r.lab.release()
+    r.rep.row("unlimited throughput, programs attached",
+              "%.3f" % ratio, ">= 0.97", ratio >= 0.97,
+              "%.1f vs %.1f Gbit/s" % (w / 1e9, wo / 1e9))
+
+
+def cycle(r):
+    t_ct, t_tool = cycle_times(r.lab, 30)
+    r.rep.row("limit+unlimit time / bpftool script",
+              "%.3f" % (t_ct / t_tool), "<= 0.5",
+              t_ct / t_tool <= 0.5,
+              "%.1f ms vs %.1f ms (medians of 30)" % (
+                  t_ct * 1e3, t_tool * 1e3))
+
+
+SCALE_N = 1000      # limited cgroups at the large end
+SCALE_RUNS = 30     # timings per median
+SCALE_SETUP_JOBS = 4
+
+
+def ct_timed(*args):
+    """Wall time of one ct command, as a caller sees it, and its output."""
+    t = time.perf_counter()
+    r = run(CT, *args, check=False)
+    dt = time.perf_counter() - t
+    if r.returncode != 0:
+        raise RuntimeError("ct %s: %s" % (" ".join(args), r.stderr.strip()))
+    return dt, r.stdout
+
+
+def command_medians(pid, runs):
+    """Medians of: ct limit of a cgroup not limited, its ct unlimit, the
+    two together, and ct limit of a limited one with another rate."""
+    t = {"limit": [], "unlimit": [], "cycle": [], "change": []}
+    for _ in range(runs):
+        a = ct_timed("limit", pid, "10mbit")[0]
+        b = ct_timed("unlimit", pid)[0]
+        t["limit"].append(a)
+        t["unlimit"].append(b)
+        t["cycle"].append(a + b)
+    ct("limit", pid, "10mbit")
+    for i in range(runs):
+        rate = ("20mbit", "10mbit")[i % 2]
+        t["change"].append(ct_timed("limit", pid, rate)[0])
+    ct("unlimit", pid)
+    return {k: statistics.median(v) for k, v in t.items()}
+
+
+def limit_all(pids, rate, jobs):
+    """ct limit each pid, a few at a time (ct serialises what must be)."""
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        for _ in pool.map(lambda p: ct("limit", p, rate), pids):
+            pass
+
+
+def ct_in_kernel():
+    """ct's programs and maps that the kernel still has, by bpftool's
+    word: programs named ct_ingress or ct_egress, maps named ct_*."""
+    progs = json.loads(run("bpftool", "-j", "prog", "show").stdout)
+    maps = json.loads(run("bpftool", "-j", "map", "show").stdout)
+    return (sum(p.get("name") in ("ct_ingress", "ct_egress") for p in progs),
+            sum(m.get("name", "").startswith("ct_") for m in maps))
+
+
+def scale(r):
+    """ct's commands with 1 and with SCALE_N other cgroups limited, ct
+    status at SCALE_N, and ct cleanup of them all."""
+    lab, rep, n = r.lab, r.rep, SCALE_N
+    if json.loads(ct("status", "--json"))["cgroups"]:
+        raise RuntimeError("scale: cgroups are limited already, and this "
+                           "measurement ends with ct cleanup")
+    # Beside each other at the top, as the other measurements' cgroups.
+    cgroups = [lab.cgroup("scale-%d" % i) for i in range(n + 1)]
+    cleaned = False
+    try:
+        t0 = time.perf_counter()
+        probe, *others = [str(p) for p in lab.sleepers_in(cgroups)]
+        t_spawn = time.perf_counter() - t0
+        # With one cgroup limited besides the one measured, then n.
+        ct("limit", others[0], "10mbit")
+        at1 = command_medians(probe, SCALE_RUNS)
+        t0 = time.perf_counter()
+        limit_all(others[1:], "10mbit", SCALE_SETUP_JOBS)
+        t_setup = time.perf_counter() - t0
+        rep.row("scale: setting up %d more limits" % (n - 1),
+                "%.2f s" % t_setup, "(reported)", None,
+                "%d at a time; %d sleepers in %.2f s" % (
+                    SCALE_SETUP_JOBS, n + 1, t_spawn))
+        at_n = command_medians(probe, SCALE_RUNS)
+        for key, what in (("limit", "ct limit of a new cgroup"),
+                          ("unlimit", "ct unlimit"),
+                          ("cycle", "ct limit + ct unlimit"),
+                          ("change", "ct limit, rate change")):
+            ratio = at_n[key] / at1[key]
+            rep.row("scale: %s, %d / 1" % (what, n), "%.2f" % ratio,
+                    "<= 2", ratio <= 2,
+                    "%.1f ms vs %.1f ms (medians of %d)" % (
+                        at_n[key] * 1e3, at1[key] * 1e3, SCALE_RUNS))
+        for args in (("status",), ("status", "--json")):
+            times, outs = [], []
+            for _ in range(SCALE_RUNS):
+                dt, out = ct_timed(*args)
+                times.append(dt)
+                outs.append(out)
+            t = statistics.median(times)
+            rep.row("scale: ct %s, %d limited" % (" ".join(args), n),
+                    "%.1f ms" % (t * 1e3), "<= 50 ms", t <= 0.05,
+                    "median of %d" % SCALE_RUNS)
+        try:
+            entries = [len(json.loads(o)["cgroups"]) for o in outs]
+            bad = ""
+        except (ValueError, KeyError, TypeError) as e:
+            entries, bad = [], "json.loads: %s" % e
+        rep.row("scale: ct status --json, entries listed",
+                "%d" % min(entries) if entries else "unparsed", "%d" % n,
+                entries.count(n) == SCALE_RUNS, bad or "in each of %d" %
+                SCALE_RUNS)
+        t, _ = ct_timed("cleanup")
+        cleaned = True
+        rep.row("scale: ct cleanup of %d" % n, "%.0f ms" % (t * 1e3),
+                "<= 1000 ms", t <= 1)
+        # The kernel frees programs and maps once their last reference
+        # has gone, not always at once.
+        t0 = time.perf_counter()
+        while True:
+            progs, maps = ct_in_kernel()
+            waited = time.perf_counter() - t0
+            if not progs + maps or waited > 5:
+                break
+            time.sleep(0.1)
+        left = ["%d programs" % progs] if progs else []
+        left += ["%d maps" % maps] if maps else []
+        left += ["/run/ct"] if os.path.exists("/run/ct") else []
+        rep.row("scale: left after ct cleanup", ", ".join(left) or "none",
+                "none", not left, "bpftool prog/map show after %.1f s, "
+                "/run/ct" % waited)
+    finally:
+        if not cleaned:
+            run(CT, "cleanup", check=False)
+        lab.release()
+
+
+Section = collections.namedtuple("Section", "name run smoke about")
+
+# In the order they run. smoke: part of the smoke run (--smoke).
+SECTIONS = [
+    Section("tcp", tcp_cells, True, "a TCP transfer for each limit, "
+            "direction and congestion control (smoke: 10mbit bbr)"),
+    Section("flows", four_flows, False, "4 flows under 10mbit"),
+    Section("two", two_cgroups, False, "two limited cgroups at once"),
+    Section("nested", nested, False, "a limited child in a limited parent"),
+    Section("udp", udp, False, "UDP sent at twice the limit"),
+    Section("cost", costs, True, "ns per packet of the programs "
+            "(smoke: reported, not judged)"),
+    Section("throughput", throughput, False, "unlimited throughput with "
+            "ct's programs attached and without"),
+    Section("cycle", cycle, False, "ct limit + ct unlimit against the "
+            "same work done by bpftool"),
+    Section("scale", scale, False, "ct's commands with 1 and %d limited "
+            "cgroups, ct status and ct cleanup at %d" % (SCALE_N, SCALE_N)),
+]
+
+
+def parse_args():
+    names = [s.name for s in SECTIONS]
+    ap = argparse.ArgumentParser(
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="sections, in the order they run:\n" + "\n".join(
+            "  %-11s %s" % (s.name, s.about) for s in SECTIONS))
+    ap.add_argument("--smoke", action="store_true",
+                    help="the smoke run: its sections, short transfers, "
+                    "±10%%, costs reported only")
+    ap.add_argument("--only", metavar="SECTION", nargs="+", choices=names,
+                    help="only these sections")
+    ap.add_argument("--rates", metavar="RATE", nargs="+",
+                    help="the TCP cells of these rates only")
     ap.add_argument("--burst", help="ct limit --burst for the TCP cells")
+    ap.add_argument("--tcp-only", metavar="RATE", nargs="+",
+                    help="--only tcp --rates RATE...")
     ap.add_argument("--cost-only", action="store_true",
-                    help="only the cost rows")
+                    help="--only cost throughput cycle")
     ap.add_argument("--nested-only", action="store_true",
-                    help="only the nested cgroups rows")
+                    help="--only nested")
     args = ap.parse_args()
+    only = set(args.only or [])
+    if args.tcp_only:
+        only.add("tcp")
+        args.rates = args.tcp_only
+    if args.cost_only:
+        only |= {"cost", "throughput", "cycle"}
+    if args.nested_only:
+        only.add("nested")
+    args.sections = [s for s in SECTIONS if s.name in only] if only else \
+        [s for s in SECTIONS if s.smoke or not args.smoke]
+    args.mode = "only " + ", ".join(s.name for s in args.sections) \
+        if only else "smoke" if args.smoke else "full"
+    if only and args.smoke:
+        args.mode = "smoke, " + args.mode
+    return args
+
+
+def main():
+    args = parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: must run as root")
-    tol = 0.10 if args.smoke else 0.03
-    seconds, omit = (6, 2) if args.smoke else (10, 2)
     lab = Lab()
     rep = Report()
 
@@ -435,85 +764,13 @@ def main():
     try:
         print("ct benchmark: %s, kernel %s, %d CPUs, %s" % (
             time.strftime("%Y-%m-%d"), os.uname().release, os.cpu_count(),
-            "smoke" if args.smoke else "full"))
+            args.mode))
         print("%-44s %-12s %-16s %-6s %s" % ("measurement", "figure",
                                              "target", "", "details"))
-        b = Bench(lab, seconds, omit, args.burst)
-        rates = ["10mbit"] if args.smoke else args.tcp_only or RATES
-        if args.cost_only or args.nested_only:
-            rates = []
-        ccs = ["bbr"] if args.smoke else ["bbr", "cubic"]
-        for rate in rates:
-            for cc in ccs:
-                for direction in ("down", "up"):
-                    c = b.tcp_cell(rate, direction, cc)
-                    rep.row("TCP %s %s %s: IP rate/limit" % (
-                        rate, direction, cc), "%.3f" % c["ip"],
-                        "1 ± %g" % tol, within(c["ip"], tol),
-                        "goodput %.3f, retrans %d, drops %d" % (
-                            c["goodput"], c["retrans"], c["drops"]))
-                    limit1 = bits(rate) / 8 + c["burst"]
-                    rep.row("  first second / (1 s + burst)",
-                            "%.3f" % (c["first_s"] / limit1), "<= 1",
-                            c["first_s"] <= limit1,
-                            "%d B, burst %d B" % (c["first_s"], c["burst"]))
-        if args.tcp_only:
-            return 1 if rep.missed else 0
-        if not args.smoke and not args.cost_only and not args.nested_only:
-            for direction in ("down", "up"):
-                c = b.tcp_cell("10mbit", direction, "cubic", flows=4)
-                rep.row("4 flows 10mbit %s: IP rate/limit" % direction,
-                        "%.3f" % c["ip"], "1 ± %g" % tol,
-                        within(c["ip"], tol), "retrans %d" % c["retrans"])
-        if not args.smoke and not args.cost_only and not args.nested_only:
-            cg5, cg20 = lab.cgroup("two-5"), lab.cgroup("two-20")
-            r5, r20 = b.parallel([(cg5, "5mbit"), (cg20, "20mbit")])
-            unlimit_all([cg5, cg20])
+        r = Run(args, lab, rep)
+        for section in args.sections:
+            section.run(r)
             lab.release()
-            rep.row("two cgroups: 5mbit one", "%.3f" % (r5 / 5e6),
-                    "1 ± %g" % tol, within(r5 / 5e6, tol))
-            rep.row("two cgroups: 20mbit one", "%.3f" % (r20 / 20e6),
-                    "1 ± %g" % tol, within(r20 / 20e6, tol))
-        if not args.smoke and not args.cost_only:
-            parent = lab.cgroup("parent")
-            child = lab.cgroup("child", parent)
-            ct("limit", str(lab.sleeper(parent)), "20mbit")
-            rc, rp = b.parallel([(child, "5mbit"), (parent, None)])
-            rep.row("nested: child at 5mbit", "%.3f" % (rc / 5e6),
-                    "1 ± %g" % tol, within(rc / 5e6, tol))
-            rep.row("nested: parent at 20mbit (all)",
-                    "%.3f" % ((rc + rp) / 20e6), "1 ± %g" % tol,
-                    within((rc + rp) / 20e6, tol))
-            unlimit_all([child, parent])
-            lab.release()
-        if args.nested_only:
-            return 1 if rep.missed else 0
-        if not args.smoke and not args.cost_only:
-            for direction in ("down", "up"):
-                r = b.udp_cell("10mbit", direction)
-                rep.row("UDP at 2x 10mbit %s: received/limit" % direction,
-                        "%.3f" % r, "1 ± %g" % tol, within(r, tol))
-        # Timings are targets of the full run only: a smoke run in a test
-        # suite shares the machine with whatever else is running.
-        cost = prog_cost(lab)
-        lab.release()
-        for (label, prog), ns in sorted(cost.items()):
-            judged = label == "pass" and not args.smoke
-            rep.row("cost %s, %s" % (prog, label), "%d ns" % ns,
-                    "<= 50 ns" if judged else "(reported)",
-                    ns <= 50 if judged else None)
-        if not args.smoke:
-            ratio, w, wo = line_rate_ratio(lab, 150, 0.2)
-            lab.release()
-            rep.row("unlimited throughput, programs attached",
-                    "%.3f" % ratio, ">= 0.97", ratio >= 0.97,
-                    "%.1f vs %.1f Gbit/s" % (w / 1e9, wo / 1e9))
-            t_ct, t_tool = cycle_times(lab, 30)
-            rep.row("limit+unlimit time / bpftool script",
-                    "%.3f" % (t_ct / t_tool), "<= 0.5",
-                    t_ct / t_tool <= 0.5,
-                    "%.1f ms vs %.1f ms (medians of 30)" % (
-                        t_ct * 1e3, t_tool * 1e3))
     finally:
         lab.close()
     print("%d targets missed" % rep.missed)
