@@ -64,7 +64,7 @@ only_loaded() {
     limit_ok "$PID" 10mbit
     expect_ct_pair "$CG"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_no_ct_on "$CG"
     expect_foreign multi
     expect_nothing_loaded
@@ -76,7 +76,7 @@ only_loaded() {
     expect_ct_pair "$CG"
     rm -rf "$CT_RUN"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_no_ct_on "$CG"
     expect_foreign multi
     expect_nothing_loaded
@@ -85,7 +85,7 @@ only_loaded() {
 @test "limit fails cleanly on a cgroup that holds an exclusive (non-multi) program" {
     attach_foreign
     run --separate-stderr "$CT" limit "$PID" 10mbit
-    expect_status 1
+    expect_exit 1
     expect_error_line
     expect_foreign -
     expect_no_ct_on "$CG"
@@ -104,7 +104,7 @@ only_loaded() {
 
     rm -rf "$CT_RUN"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_eq "programs on $CG after cleanup" "$impostor ct_egress cgroup_inet_egress multi" \
         "$(cg_progs "$CG")"
     eventually only_loaded "$impostor" ||

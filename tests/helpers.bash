@@ -33,8 +33,8 @@ expect_eq() {
     [[ $3 == "$2" ]] || fail "$1: expected '$2', got '$3'"
 }
 
-# expect_status N: check $status of the last `run`, showing its output otherwise
-expect_status() {
+# expect_exit N: check $status of the last `run`, showing its output otherwise
+expect_exit() {
     [[ $status -eq $1 ]] && return 0
     fail "expected exit status $1, got $status" \
         "stdout: ${output-}" "stderr: ${stderr-}"
@@ -327,7 +327,7 @@ registry_sum() {
 # load_status: run `ct status --json`, check it is one JSON document, keep it in $STATUS_JSON
 load_status() {
     run --separate-stderr "$CT" status --json
-    expect_status 0 || return
+    expect_exit 0 || return
     STATUS_JSON=$output
     python3 -c 'import json, sys; json.load(sys.stdin)' <<<"$STATUS_JSON" ||
         fail "ct status --json printed something that is not JSON:" "$STATUS_JSON"
@@ -358,12 +358,12 @@ expect_status_value() {
 # limit_ok ARGS...: `ct limit ARGS` must succeed
 limit_ok() {
     run --separate-stderr "$CT" limit "$@"
-    expect_status 0
+    expect_exit 0
 }
 
 unlimit_ok() {
     run --separate-stderr "$CT" unlimit "$@"
-    expect_status 0
+    expect_exit 0
 }
 
 # ---------------------------------------------------------------- setup / teardown

@@ -79,7 +79,7 @@ expect_all_refused() {
 # nothing of ct, with every process back where it was
 expect_cleanup_from_the_kernel() {
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     [[ $stderr == *orphan* ]] || fail "expected ct cleanup to report orphans; stderr:" "$stderr"
     expect_no_ct_on "$A"
     expect_no_ct_on "$B"
@@ -263,7 +263,7 @@ foreign_in_ingress_pin() {
 
     rm "$pin"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_no_ct_on "$A"
     expect_foreign_untouched "$FOREIGN_PIN"
     expect_nothing_loaded
@@ -275,7 +275,7 @@ foreign_in_ingress_pin() {
     foreign_in_ingress_pin
     pin=$PIN
     run --separate-stderr "$CT" unlimit "$P"
-    expect_status 1
+    expect_exit 1
     registry_mentions "$P" ||
         fail "a failed unlimit dropped $P from the registry:" "$(cat "$CT_REGISTRY")"
 
@@ -311,7 +311,7 @@ foreign_in_ingress_pin() {
 
     rm "$pin"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_nothing_loaded
     expect_no_pins_at_all
 }
@@ -328,13 +328,13 @@ in_private_mounts() {
 @test "the bpffs unmounted between invocations: unlimit still removes the limit" {
     one_limit
     in_private_mounts '"$1" unlimit "$2" && bpftool cgroup show "$3"' "$CT" "$P" "$A"
-    expect_status 0
+    expect_exit 0
     [[ $output != *ct_* ]] || fail "ct programs still attached after unlimit:" "$output"
     expect_no_ct_on "$A"
     load_status
     expect_status_value "d['cgroups']" "[]"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_nothing_loaded
     expect_no_pins_at_all
 }
@@ -342,7 +342,7 @@ in_private_mounts() {
 @test "the bpffs unmounted between invocations: status still says whether the limit is attached" {
     one_limit
     in_private_mounts '"$1" status --json' "$CT"
-    expect_status 0
+    expect_exit 0
     STATUS_JSON=$output
     expect_ct_pair "$A"
     expect_status_value "cg('$(cg_rel "$A")')['attached']" true
@@ -351,7 +351,7 @@ in_private_mounts() {
 @test "the bpffs unmounted between invocations: limit again keeps one pair" {
     one_limit
     in_private_mounts '"$1" limit "$2" 20mbit && bpftool cgroup show "$3"' "$CT" "$P" "$A"
-    expect_status 0
+    expect_exit 0
     expect_eq "ct programs attached after limit" 2 "$(grep -c ' ct_' <<<"$output")"
     expect_ct_pair "$A"
     load_status
@@ -359,7 +359,7 @@ in_private_mounts() {
     unlimit_ok "$P"
     expect_no_ct_on "$A"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_nothing_loaded
     expect_no_pins_at_all
 }
@@ -410,7 +410,7 @@ if found != [want]:
 
     limit_ok "$pid" 10mbit
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_no_ct_on "$cg"
     expect_nothing_loaded
 }
@@ -425,7 +425,7 @@ if found != [want]:
     pid=$SPAWNED
     limit_ok "$pid" 10mbit
     run --separate-stderr "$CT" status --json
-    expect_status 0
+    expect_exit 0
     ID_=$(cg_id "$cg") PREFIX=$(cg_rel "$parent")/latin1 python3 -c '
 import json, os, sys
 try:
@@ -546,7 +546,7 @@ in_cgroup_or_gone() {
     done
     note "${#exits[@]} races: $(printf '%s\n' "${exits[@]}" | sort | uniq -c | awk '{ print $1 " exited " $2 }' | paste -sd, - | sed 's/,/, /g')"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_nothing_loaded
     expect_no_pins_at_all
 }
@@ -576,7 +576,7 @@ for n in range(200):
         sys.exit(f"ct unlimit left {cg}/ct-{pid}")
 print(f"{killed} of 200 limits killed before they finished")
 PY
-    expect_status 0
+    expect_exit 0
     note "$output"
     expect_eq "cgroup of $p" "$(cg_rel "$a")" "$(proc_cgroup "$p")"
 }
@@ -591,7 +591,7 @@ PY
     for path in "$b" "$a/ct-12x" "$a/ct-1/../$(basename "$b")"; do
         printf '%s' "$path" >"$CT_RUN/making"
         run --separate-stderr "$CT" status
-        expect_status 0
+        expect_exit 0
         [[ ! -e $CT_RUN/making ]] || fail "ct kept the note of $path"
         for cg in "$b" "$a/ct-12x"; do
             run python3 -c 'import os, sys; print(os.listxattr(sys.argv[1]))' "$cg"
@@ -616,7 +616,7 @@ PY
     sum=$(registry_sum)
 
     run --separate-stderr "$CT" limit "$p" 10mbit
-    expect_status 1
+    expect_exit 1
     expect_error_line 64
     expect_no_ct_on "$c"
     expect_no_pins "$(cg_id "$c")"
@@ -680,7 +680,7 @@ as_nobody() {
     sum=$(registry_sum)
     for args in "unlimit $p" cleanup "limit $p 20mbit"; do
         run --separate-stderr setpriv --bounding-set=-net_admin --inh-caps=-net_admin "$CT" $args
-        expect_status 1
+        expect_exit 1
         expect_error_line CAP_NET_ADMIN
         expect_eq "ct programs on $a after ct $args without CAP_NET_ADMIN" "$ids" "$(ct_ids "$a")"
         expect_eq "registry after ct $args without CAP_NET_ADMIN" "$sum" "$(registry_sum)"

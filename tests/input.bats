@@ -108,11 +108,11 @@ expect_both_readings() {
 
 @test "unlimit of a pid that is not limited exits 0 with a note" {
     run --separate-stderr "$CT" unlimit "$FREE_PID"
-    expect_status 0
+    expect_exit 0
     expect_error_line
     expect_unchanged "ct unlimit $FREE_PID"
     run --separate-stderr "$CT" unlimit 4194304
-    expect_status 0
+    expect_exit 0
     expect_error_line
     expect_unchanged "ct unlimit 4194304"
 }
@@ -172,7 +172,7 @@ expect_both_readings() {
     for args in --help --version "limit --help" "unlimit --help" "cleanup --help" "status --help"; do
         read -ra argv <<<"$args"
         run --separate-stderr "$CT" "${argv[@]}"
-        expect_status 0 || fail "... from: ct $args" || return
+        expect_exit 0 || fail "... from: ct $args" || return
         [[ -n $output && -z $stderr ]] ||
             fail "ct $args: expected text on stdout only" "stdout: $output" "stderr: $stderr" || return
     done
@@ -210,7 +210,7 @@ expect_both_readings() {
         expect_eq "cgroup of $FREE_PID" "$(cg_rel "$FREE_CG")" "$(proc_cgroup "$FREE_PID")" || return
     done
     run --separate-stderr as_nobody --help
-    expect_status 0
+    expect_exit 0
 }
 
 teardown() {

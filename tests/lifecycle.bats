@@ -64,7 +64,7 @@ load helpers
     kill_reap "${pids[2]}"
 
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     for cg in "${cgs[@]}"; do
         expect_no_ct_on "$cg"
     done
@@ -73,9 +73,9 @@ load helpers
     expect_no_pins_at_all
 
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     run --separate-stderr "$CT" status
-    expect_status 0
+    expect_exit 0
     expect_eq "ct status after cleanup" "no limits" "$output"
 }
 
@@ -136,7 +136,7 @@ load helpers
     pid=$SPAWNED
 
     run --separate-stderr "$CT" limit "$pid" 10mbit
-    expect_status 1
+    expect_exit 1
     expect_error_line --isolate
     expect_no_ct_on "$CG2"
     expect_nothing_loaded
@@ -191,7 +191,7 @@ load helpers
     expect_ct_pair "$cg/ct-$pid"
 
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_eq "cgroup of $pid" "$rel" "$(proc_cgroup "$pid")"
     [[ ! -e $cg/ct-$pid ]] || fail "expected $cg/ct-$pid removed"
     expect_nothing_loaded
@@ -243,7 +243,7 @@ load helpers
         11 | 14) fail "ct failed without a bpffs mount:" "$stderr" ;;
         12) fail "ct limit left $BPFFS without a bpffs mount" ;;
         13) fail "ct limit did not pin under $BPFFS/ct/$id" ;;
-        *) expect_status 0 ;;
+        *) expect_exit 0 ;;
     esac
     expect_no_ct_on "$cg"
     expect_nothing_loaded

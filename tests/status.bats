@@ -14,7 +14,7 @@ setup() {
 
 @test "status with nothing limited" {
     run --separate-stderr "$CT" status
-    expect_status 0
+    expect_exit 0
     expect_eq "ct status" "no limits" "$output"
     load_status
     expect_status_value "[d['version'], d['cgroups']]" "[1, []]"
@@ -39,7 +39,7 @@ setup() {
 @test "text status names the cgroup and the pid" {
     limit_ok "$PID" 10mbit
     run --separate-stderr "$CT" status
-    expect_status 0
+    expect_exit 0
     [[ $output == *"$REL"* ]] || fail "ct status does not mention $REL:" "$output"
     [[ $output =~ (^|[^0-9])$PID([^0-9]|$) ]] || fail "ct status does not mention pid $PID:" "$output"
 }

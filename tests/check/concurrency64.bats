@@ -184,7 +184,7 @@ for c in json.loads(sys.argv[1])["cgroups"]:
 expect_clean_slate() {
     local n
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     for n in "${!CGS[@]}"; do
         expect_no_ct_on "${CGS[n]}"
         expect_eq "cgroup of ${PIDS[n]}" "${RELS[n]}" "$(proc_cgroup "${PIDS[n]}")"
@@ -230,7 +230,7 @@ mixed_round() {
     done
     for ((round = 0; round < 20; round++)); do
         run --separate-stderr "$CT" cleanup
-        expect_status 0
+        expect_exit 0
         [[ ! -e $CT_RUN ]] || fail "ct cleanup left $CT_RUN"
         rm -f "$BATS_TEST_TMPDIR"/job.*
         JOBS=() JOB_CMDS=()
@@ -264,7 +264,7 @@ print(f"{len(failed)} of 1200 invocations failed")
 sys.exit("\n".join(failed) or None)
 PY
     note "$output"
-    expect_status 0
+    expect_exit 0
     expect_truthful "${CGS[0]}"
     expect_status_value "[c['path'] for c in d['cgroups'] if not c['attached']]" "[]"
 }
@@ -283,7 +283,7 @@ PY
     wait "$holder" 2>/dev/null || true
     start=$EPOCHREALTIME
     run --separate-stderr timeout 5 "$CT" status --json
-    expect_status 0
+    expect_exit 0
     expect_range "seconds ct status took once the holder was killed" 0 1 \
         "$(bc <<<"$EPOCHREALTIME - $start")"
     unlimit_ok "${PIDS[0]}"

@@ -58,7 +58,7 @@ expect_reached() {
 expect_clean_after_cleanup() {
     local cg
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     for cg in "$@"; do
         expect_no_ct_on "$cg"
         [[ -z $(find "$cg" -mindepth 1 -type d -name 'ct-*') ]] ||
