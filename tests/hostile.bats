@@ -209,7 +209,7 @@ one_limit() {
     expect_pins "$A"
     eventually expect_loaded_count 2
     load_status
-    expect_status_value "cg('$(cg_rel "$A")')['attached']" true
+    expect_status_value "$(cg_rel "$A")" attached true
 }
 
 @test "a deleted program pin: status still says whether ct's programs are attached" {
@@ -332,7 +332,7 @@ in_private_mounts() {
     [[ $output != *ct_* ]] || fail "ct programs still attached after unlimit:" "$output"
     expect_no_ct_on "$A"
     load_status
-    expect_status_value "d['cgroups']" "[]"
+    expect_status_value --doc cgroups "[]"
     run --separate-stderr "$CT" cleanup
     expect_exit 0
     expect_nothing_loaded
@@ -345,7 +345,7 @@ in_private_mounts() {
     expect_exit 0
     STATUS_JSON=$output
     expect_ct_pair "$A"
-    expect_status_value "cg('$(cg_rel "$A")')['attached']" true
+    expect_status_value "$(cg_rel "$A")" attached true
 }
 
 @test "the bpffs unmounted between invocations: limit again keeps one pair" {
@@ -355,7 +355,7 @@ in_private_mounts() {
     expect_eq "ct programs attached after limit" 2 "$(grep -c ' ct_' <<<"$output")"
     expect_ct_pair "$A"
     load_status
-    expect_status_value "cg('$(cg_rel "$A")')['up']['rate_bits']" 20000000
+    expect_status_value "$(cg_rel "$A")" up rate_bits 20000000
     unlimit_ok "$P"
     expect_no_ct_on "$A"
     run --separate-stderr "$CT" cleanup
@@ -479,14 +479,14 @@ start_time_of() {
     spawn_as_pid "$b" "$x"
     [[ $(start_time_of "$x") != "$old" ]] || fail "the new process $x has the old start time"
     load_status
-    expect_status_value "[(p['pid'], p['alive']) for p in cg('$arel/ct-$x')['pids']]" "[[$x, false]]"
+    expect_status_value "$arel/ct-$x" pids '*' pid "[$x]"
+    expect_status_value "$arel/ct-$x" pids '*' alive "[false]"
 
     # The new process joins the limit of its cgroup; the dead one's stays apart.
     limit_ok "$x" 10mbit
     load_status
-    expect_status_value "sorted(p['pid'] for p in cg('$brel')['pids'])" \
-        "$(python3 -c "print(sorted([$w, $x]))")"
-    expect_status_value "[p['start_time'] for p in cg('$arel/ct-$x')['pids']]" "[$old]"
+    expect_status_value --sort "$brel" pids '*' pid "$(int_list "$w" "$x")"
+    expect_status_value "$arel/ct-$x" pids '*' start_time "[$old]"
 
     # unlimit takes the living process's limit first ...
     unlimit_ok "$x"
@@ -494,8 +494,8 @@ start_time_of() {
     expect_eq "ct programs on $b" "$ids_b" "$(ct_ids "$b")"
     expect_ct_pair "$a/ct-$x"
     load_status
-    expect_status_value "[p['pid'] for p in cg('$brel')['pids']]" "[$w]"
-    expect_status_value "[p['start_time'] for p in cg('$arel/ct-$x')['pids']]" "[$old]"
+    expect_status_value "$brel" pids '*' pid "[$w]"
+    expect_status_value "$arel/ct-$x" pids '*' start_time "[$old]"
 
     # ... and then the dead one's, which leaves the new process where it is.
     unlimit_ok "$x"
@@ -503,8 +503,8 @@ start_time_of() {
     expect_eq "ct programs on $b" "$ids_b" "$(ct_ids "$b")"
     [[ ! -e $a/ct-$x ]] || fail "expected $a/ct-$x removed"
     load_status
-    expect_status_value "[(c['path'], [p['pid'] for p in c['pids']]) for c in d['cgroups']]" \
-        "[[\"$brel\", [$w]]]"
+    expect_status_value --doc cgroups '*' path "[\"$brel\"]"
+    expect_status_value --doc cgroups '*' pids '*' pid "[[$w]]"
 }
 
 # in_cgroup_or_gone PID REL: PID is a member of REL, or has exited (no forks: it is polled)
@@ -668,7 +668,7 @@ as_nobody() {
         expect_eq "cgroup of $p after ct $args as nobody" "$(cg_rel "$a")/ct-$p" "$(proc_cgroup "$p")"
     done
     load_status
-    expect_status_value "cg('$(cg_rel "$a")/ct-$p')['down']['rate_bits']" 10000000
+    expect_status_value "$(cg_rel "$a")/ct-$p" down rate_bits 10000000
 }
 
 @test "root without CAP_NET_ADMIN is refused too" {

@@ -93,20 +93,20 @@ load helpers
     expect_ct_pair "$cg"
     expect_eq "ct program ids after the second limit" "$ids" "$(ct_ids "$cg")"
     load_status
-    expect_status_value "sorted(p['pid'] for p in cg('$(cg_rel "$cg")')['pids']) == sorted([$a, $b])" true
+    expect_status_value --sort "$(cg_rel "$cg")" pids '*' pid "$(int_list "$a" "$b")"
 
     unlimit_ok "$a"
     expect_ct_pair "$cg"
     expect_eq "ct program ids after the first unlimit" "$ids" "$(ct_ids "$cg")"
     load_status
-    expect_status_value "[p['pid'] for p in cg('$(cg_rel "$cg")')['pids']]" "[$b]"
+    expect_status_value "$(cg_rel "$cg")" pids '*' pid "[$b]"
     expect_registry_forgot "$a"
 
     unlimit_ok "$b"
     expect_no_ct_on "$cg"
     expect_nothing_loaded
     load_status
-    expect_status_value "d['cgroups']" "[]"
+    expect_status_value --doc cgroups "[]"
 }
 
 @test "limiting again changes the rate in place" {
@@ -119,15 +119,15 @@ load helpers
     limit_ok "$pid" 10mbit
     ids=$(ct_ids "$cg")
     load_status
-    expect_status_value "cg('$rel')['down']['rate_bits']" 10000000
+    expect_status_value "$rel" down rate_bits 10000000
 
     limit_ok "$pid" 20mbit
     expect_ct_pair "$cg"
     expect_eq "ct program ids after changing the rate" "$ids" "$(ct_ids "$cg")"
     expect_loaded_count 2
     load_status
-    expect_status_value "cg('$rel')['down']['rate_bits']" 20000000
-    expect_status_value "cg('$rel')['up']['rate_bits']" 20000000
+    expect_status_value "$rel" down rate_bits 20000000
+    expect_status_value "$rel" up rate_bits 20000000
 }
 
 @test "a process in the cgroup2 root is refused with a hint at --isolate" {
@@ -155,7 +155,7 @@ load helpers
     expect_ct_pair "$cg/ct-$pid"
     expect_no_ct_on "$cg"
     load_status
-    expect_status_value "cg('$rel/ct-$pid')['isolated']" true
+    expect_status_value "$rel/ct-$pid" isolated true
 
     unlimit_ok "$pid"
     expect_eq "cgroup of $pid" "$rel" "$(proc_cgroup "$pid")"
@@ -211,10 +211,8 @@ load helpers
     expect_ct_pair "$child"
     expect_loaded_count 4
     load_status
-    expect_status_value "[cg('$(cg_rel "$parent")')[k]['rate_bits'] for k in ('down', 'up')]" \
-        "[10000000, 10000000]"
-    expect_status_value "[cg('$(cg_rel "$child")')[k]['rate_bits'] for k in ('down', 'up')]" \
-        "[5000000, 3000000]"
+    expect_status_rates "$(cg_rel "$parent")" 10000000 10000000
+    expect_status_rates "$(cg_rel "$child")" 5000000 3000000
 
     unlimit_ok "$c"
     expect_no_ct_on "$child"
