@@ -86,8 +86,9 @@ load helpers
     spawn_sleeper "$cg"; b=$SPAWNED
 
     limit_ok "$a" 10mbit
-    [[ $stderr == *shared* && $stderr =~ [0-9] ]] ||
-        fail "expected a note that the cgroup is shared, with a count; stderr:" "$stderr"
+    [[ $stderr == *shared* && $stderr =~ (^|[^0-9])([0-9]+)\ processes ]] ||
+        fail "expected a note that the cgroup is shared, with a count of processes; stderr:" "$stderr"
+    expect_eq "processes counted in the note that the cgroup is shared" 2 "${BASH_REMATCH[2]}"
     ids=$(ct_ids "$cg")
     limit_ok "$b" 10mbit
     expect_ct_pair "$cg"
