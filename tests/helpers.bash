@@ -304,6 +304,18 @@ expect_no_pins_at_all() {
         fail "expected $CT_PINS gone or empty, found: $(ls -A "$CT_PINS")"
 }
 
+# map_u64 PIN OFFSET: the 64-bit field at OFFSET of a pinned map's entry.
+# struct ct_bucket: tokens 0, clock 8, inner 16, passed bytes 24 and packets
+# 32, dropped bytes 40 and packets 48.  struct ct_conf: rate, burst and fill
+# time of download at 0, 8, 16, of upload at 24, 32, 40.
+map_u64() {
+    bpftool -j map lookup pinned "$1" key 0 0 0 0 | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["value"]
+off = int(sys.argv[1])
+print(int.from_bytes(bytes(int(b, 16) for b in v[off:off + 8]), "little"))' "$2"
+}
+
 # ---------------------------------------------------------------- registry and status
 
 # registry_mentions WORD: the registry has WORD (e.g. a pid) as a word past its header
