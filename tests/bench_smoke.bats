@@ -10,7 +10,7 @@ load helpers
     for line in "${lines[@]}"; do
         note "$line"
     done
-    expect_status 0
+    expect_exit 0
     [[ $output == *"TCP 10mbit down bbr"* && $output == *"TCP 10mbit up bbr"* ]] ||
         fail "expected both 10mbit cells in the table:" "$output"
     [[ $output == *"0 targets missed"* ]] || fail "expected no missed target:" "$output"

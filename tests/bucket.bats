@@ -1,8 +1,7 @@
 #!/usr/bin/env bats
-# The token bucket has no lock: every CPU changes it with atomic instructions.
-# Two processes, each held to its own CPU, run one limited cgroup's program on
-# fresh packets at once (BPF_PROG_TEST_RUN, through bench/progcost); bpftool,
-# reading the bucket map itself, judges what the program counted and paid out.
+# The token bucket, judged by running a limited cgroup's pinned programs on
+# test packets (BPF_PROG_TEST_RUN, through bench/progcost) and by bpftool
+# reading the maps themselves.
 
 load helpers
 
@@ -10,18 +9,8 @@ PROGCOST=$BATS_TEST_DIRNAME/../bench/progcost
 RUNS=50000	# per CPU; each is one fresh 1500-byte packet
 PKT=1500
 
-# map_u64 PIN OFFSET: the 64-bit field at OFFSET of a pinned map's entry.
-# struct ct_bucket: tokens 0, clock 8, inner 16, passed bytes 24 and packets
-# 32, dropped bytes 40 and packets 48.  struct ct_conf: rate, burst and fill
-# time of download at 0, 8, 16, of upload at 24, 32, 40.
-map_u64() {
-    bpftool -j map lookup pinned "$1" key 0 0 0 0 | python3 -c '
-import json, sys
-v = json.load(sys.stdin)["value"]
-off = int(sys.argv[1])
-print(int.from_bytes(bytes(int(b, 16) for b in v[off:off + 8]), "little"))' "$2"
-}
-
+# The bucket has no lock: every CPU changes it with atomic instructions.  Two
+# processes, each held to its own CPU, run the program on fresh packets at once.
 @test "two CPUs charging one bucket at once lose no count and pay out no more than it holds" {
     local cg pins t0 t1 a b passed_b passed_p dropped_b dropped_p most
     [[ $(nproc) -ge 2 ]] || skip "needs two CPUs"
@@ -76,4 +65,29 @@ burst_of() {
     # 1448 bytes, each with 72 bytes of IPv6 and TCP headers.
     expect_range "upload bucket at 256kbit" $((45 * (1448 + 72))) 131072 \
         "$(burst_of "$pins/conf" 32)"
+}
+
+# The verdicts of ct_egress: 1 passes; 2 drops and tells TCP to back off at
+# once, where a plain drop (0) would leave it waiting for a timer.
+@test "the upload program refuses a packet with drop and congestion notification, not a plain drop" {
+    local cg pins i verdicts='' passed dropped
+    [[ -x $PROGCOST ]] || fail "bench/progcost not built (run make test)"
+    cg=$(new_cgroup)
+    spawn_sleeper "$cg"
+    run -0 "$CT" limit "$SPAWNED" --up 8kbit
+    pins=$CT_PINS/$(cg_id "$cg")
+
+    # An 80 KiB bucket refilled at 1000 B/s: the first 54 packets of 1500
+    # bytes pass, then the bucket is empty for far longer than this takes.
+    for ((i = 0; i < 80; i++)); do
+        verdicts+=$("$PROGCOST" "$pins/egress" -1 | awk '{ print $2 }')
+    done
+    note "verdicts of ct_egress: $verdicts"
+    expect_eq "verdicts of 80 runs" 80 "${#verdicts}"
+    [[ $verdicts =~ ^1[12]*2$ ]] ||
+        fail "expected verdicts 1 (pass) first and 2 (drop, tell TCP) last, and no other, got:" \
+            "$verdicts"
+    passed=${verdicts//2/} dropped=${verdicts//1/}
+    expect_eq "packets passed, as bucket_up counts them" "${#passed}" "$(map_u64 "$pins/bucket_up" 32)"
+    expect_eq "packets dropped, as bucket_up counts them" "${#dropped}" "$(map_u64 "$pins/bucket_up" 48)"
 }

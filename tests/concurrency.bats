@@ -32,9 +32,9 @@ release_jobs() {
 # expect_status_paths REL...: ct status --json lists exactly these cgroups
 expect_status_paths() {
     local want
-    want=$(printf '%s\n' "$@" | LC_ALL=C sort | xargs)
+    want=$(printf '%s\n' "$@" | LC_ALL=C sort)
     load_status || return
-    expect_status_value "' '.join(sorted(c['path'] for c in d['cgroups']))" "$want"
+    expect_status_value --sort --lines --doc cgroups '*' path "$want"
 }
 
 @test "16 concurrent limits on 16 cgroups, then 16 concurrent unlimits" {
@@ -58,7 +58,7 @@ expect_status_paths() {
     expect_loaded_count $((2 * N))
     expect_status_paths "${rels[@]}"
     for ((i = 0; i < N; i++)); do
-        expect_status_value "cg('${rels[i]}')['down']['rate_bits']" $(((i + 1) * 1000000))
+        expect_status_value "${rels[i]}" down rate_bits $(((i + 1) * 1000000))
     done
 
     for ((i = 0; i < N; i++)); do
@@ -71,7 +71,7 @@ expect_status_paths() {
     expect_nothing_loaded
     expect_no_pins_at_all
     load_status
-    expect_status_value "d['cgroups']" "[]"
+    expect_status_value --doc cgroups "[]"
 }
 
 @test "16 concurrent limits of processes sharing one cgroup attach one pair" {
@@ -92,7 +92,7 @@ expect_status_paths() {
     expect_ct_pair "$cg"
     expect_loaded_count 2
     load_status
-    expect_status_value "sorted(p['pid'] for p in cg('$rel')['pids']) == sorted([$(IFS=,; echo "${pids[*]}")])" true
+    expect_status_value --sort "$rel" pids '*' pid "$(int_list "${pids[@]}")"
 
     for ((i = 0; i < N; i++)); do
         ct_bg unlimit "${pids[i]}"

@@ -53,8 +53,9 @@ stop_capture() {
 # namespace B to ADDR in A, and compare what ct passed with the frames the
 # sending end's veth sent
 expect_counted_as_wire() {
-    local addr=$1 dir=$2 sender=$NETNS_B receiver=$NETNS_A cg entry
+    local addr=$1 dir=$2 sender=$NETNS_B receiver=$NETNS_A cg
     local ct_bytes ct_packets
+    local -a entry
     if [[ $dir == down ]]; then
         sender=$NETNS_A receiver=$NETNS_B
     fi
@@ -75,10 +76,10 @@ expect_counted_as_wire() {
     stop_capture || return
 
     load_status || return
-    entry="cg('$(cg_rel "$cg")')['$dir']"
-    ct_bytes=$(status_get "$entry['passed_bytes']") || return
-    ct_packets=$(status_get "$entry['passed_packets']") || return
-    expect_status_value "$entry['dropped_packets']" 0 || return
+    entry=("$(cg_rel "$cg")" "$dir")
+    ct_bytes=$(status_get "${entry[@]}" passed_bytes) || return
+    ct_packets=$(status_get "${entry[@]}" passed_packets) || return
+    expect_status_value "${entry[@]}" dropped_packets 0 || return
     note "$addr $dir: wire $WIRE_BYTES IP bytes in $WIRE_FRAMES frames," \
         "ct $ct_bytes bytes in $ct_packets packets"
     # Otherwise this test would not be about GSO or GRO at all.

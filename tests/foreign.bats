@@ -4,15 +4,20 @@
 load helpers
 
 setup_file() {
-    local src=$BATS_TEST_DIRNAME/foreign_prog.c
+    local src=$BATS_TEST_DIRNAME/foreign_prog.c multiarch
     clang -O2 -target bpf -c "$src" -o "$BATS_FILE_TMPDIR/foreign.o"
     clang -O2 -target bpf -DPROG_NAME=ct_egress -c "$src" -o "$BATS_FILE_TMPDIR/impostor.o"
+    multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+    clang -O2 -g -target bpf -I"/usr/include/$multiarch" -c "$BATS_TEST_DIRNAME/impostor_prog.c" \
+        -o "$BATS_FILE_TMPDIR/impostor_pair.o"
 }
 
 setup() {
     common_setup
     FOREIGN_PIN=$BPFFS/cttest_foreign_$$
     IMPOSTOR_PIN=$BPFFS/cttest_impostor_$$
+    PAIR_DIR=$BPFFS/cttest_impostor_pair_$$
+    PAIR_IDS=
     CG=$(new_cgroup)
     spawn_sleeper "$CG"
     PID=$SPAWNED
@@ -21,12 +26,17 @@ setup() {
 }
 
 teardown() {
-    local pin
+    local pin hook
     for pin in "$FOREIGN_PIN" "$IMPOSTOR_PIN"; do
         [[ -e $pin ]] || continue
         bpftool cgroup detach "$CG" egress pinned "$pin" 2>/dev/null || true
         rm -f "$pin"
     done
+    for hook in ingress egress; do
+        [[ -e $PAIR_DIR/ct_$hook ]] || continue
+        bpftool cgroup detach "$CG" "$hook" pinned "$PAIR_DIR/ct_$hook" 2>/dev/null || true
+    done
+    rm -rf "$PAIR_DIR"
     common_teardown
 }
 
@@ -64,7 +74,7 @@ only_loaded() {
     limit_ok "$PID" 10mbit
     expect_ct_pair "$CG"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_no_ct_on "$CG"
     expect_foreign multi
     expect_nothing_loaded
@@ -76,7 +86,7 @@ only_loaded() {
     expect_ct_pair "$CG"
     rm -rf "$CT_RUN"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_no_ct_on "$CG"
     expect_foreign multi
     expect_nothing_loaded
@@ -85,7 +95,7 @@ only_loaded() {
 @test "limit fails cleanly on a cgroup that holds an exclusive (non-multi) program" {
     attach_foreign
     run --separate-stderr "$CT" limit "$PID" 10mbit
-    expect_status 1
+    expect_exit 1
     expect_error_line
     expect_foreign -
     expect_no_ct_on "$CG"
@@ -104,9 +114,124 @@ only_loaded() {
 
     rm -rf "$CT_RUN"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_eq "programs on $CG after cleanup" "$impostor ct_egress cgroup_inet_egress multi" \
         "$(cg_progs "$CG")"
     eventually only_loaded "$impostor" ||
         fail "expected only the impostor $impostor loaded, found:" "$(ct_loaded_progs)"
+}
+
+# ---- an impostor pair: ct_ingress and ct_egress with two maps of their own
+# named ct_conf and ct_bucket, which only the maps' value size tells apart
+# from ct's (tests/impostor_prog.c)
+
+# attach_pair: load the pair, pinned in $PAIR_DIR, and attach it (multi) to
+# $CG; PAIR_IDS holds the two programs' ids
+attach_pair() {
+    local hook
+    bpftool prog loadall "$BATS_FILE_TMPDIR/impostor_pair.o" "$PAIR_DIR" || return
+    for hook in ingress egress; do
+        bpftool cgroup attach "$CG" "$hook" pinned "$PAIR_DIR/ct_$hook" multi || return
+        PAIR_IDS+=" $(loaded_rows prog pinned "$PAIR_DIR/ct_$hook" | awk '{ print $1 }')"
+    done
+    expect_pair
+}
+
+# expect_pair: both programs of the pair are still attached to $CG
+expect_pair() {
+    local ids=($PAIR_IDS)
+    expect_eq "impostor pair on $CG" \
+        "${ids[0]} ct_ingress cgroup_inet_ingress multi ${ids[1]} ct_egress cgroup_inet_egress multi" \
+        "$(cg_progs "$CG" | awk -v ids="$PAIR_IDS " 'index(ids, " " $1 " ")' | xargs)" ||
+        fail "bpftool cgroup show:" "$(bpftool cgroup show "$CG")"
+}
+
+# own_progs: the programs named ct_* on $CG that are not the pair's
+own_progs() {
+    ct_progs_on "$CG" | awk -v ids="$PAIR_IDS " '!index(ids, " " $1 " ")'
+}
+
+# expect_own_pair: ct's own pair, the one it pinned, is attached to $CG beside the impostors
+expect_own_pair() {
+    local dir hook want=()
+    dir=$CT_PINS/$(cg_id "$CG")
+    for hook in ingress egress; do
+        want+=("$(loaded_rows prog pinned "$dir/$hook" | awk '{ print $1 }')" "ct_$hook" \
+            "cgroup_inet_$hook" multi)
+    done
+    expect_eq "ct's own programs on $CG" "${want[*]}" "$(own_progs | xargs)" ||
+        fail "bpftool cgroup show:" "$(bpftool cgroup show "$CG")"
+}
+
+expect_no_own_progs() {
+    [[ -z $(own_progs) ]] ||
+        fail "expected none of ct's programs on $CG, bpftool shows:" "$(bpftool cgroup show "$CG")"
+}
+
+# send_udp: a process in $CG sends one datagram to a port of loopback
+send_udp() {
+    sh -c 'echo $$ >"$1/cgroup.procs" && exec bash -c "echo ct >/dev/udp/127.0.0.1/9"' sh "$CG"
+}
+
+@test "an impostor pair with two maps survives limit and unlimit, and ct's own pair works beside it" {
+    attach_pair
+    limit_ok "$PID" 10mbit
+    expect_pair
+    expect_own_pair
+    send_udp
+    load_status
+    expect_pair
+    expect_status_value "$(cg_rel "$CG")" attached true
+    expect_range "packets ct's own egress program passed" 1 1e9 \
+        "$(status_get "$(cg_rel "$CG")" up passed_packets)"
+
+    limit_ok "$PID" 20mbit
+    expect_pair
+    expect_own_pair
+    unlimit_ok "$PID"
+    expect_pair
+    expect_no_own_progs
+    expect_no_pins "$(cg_id "$CG")"
+}
+
+@test "an impostor pair with two maps survives the unlimit and cleanup of a limit made before it" {
+    limit_ok "$PID" 10mbit
+    attach_pair
+    unlimit_ok "$PID"
+    expect_pair
+    expect_no_own_progs
+
+    limit_ok "$PID" 10mbit
+    expect_own_pair
+    run --separate-stderr "$CT" cleanup
+    expect_exit 0
+    expect_pair
+    expect_no_own_progs
+
+    # Without the registry ct's own pair is an orphan; the impostors are not.
+    limit_ok "$PID" 10mbit
+    rm -rf "$CT_RUN"
+    run --separate-stderr "$CT" cleanup
+    expect_exit 0
+    expect_pair
+    expect_no_own_progs
+}
+
+@test "status does not take an impostor pair with two maps for ct's programs" {
+    local id
+    id=$(cg_id "$CG")
+    limit_ok "$PID" 10mbit
+    attach_pair
+    bpftool cgroup detach "$CG" ingress pinned "$CT_PINS/$id/ingress"
+    bpftool cgroup detach "$CG" egress pinned "$CT_PINS/$id/egress"
+    load_status
+    expect_status_value "$(cg_rel "$CG")" attached false
+    expect_pair
+
+    # limit puts ct's own pair back, beside the impostors
+    limit_ok "$PID" 10mbit
+    expect_own_pair
+    expect_pair
+    load_status
+    expect_status_value "$(cg_rel "$CG")" attached true
 }

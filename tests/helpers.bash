@@ -33,8 +33,8 @@ expect_eq() {
     [[ $3 == "$2" ]] || fail "$1: expected '$2', got '$3'"
 }
 
-# expect_status N: check $status of the last `run`, showing its output otherwise
-expect_status() {
+# expect_exit N: check $status of the last `run`, showing its output otherwise
+expect_exit() {
     [[ $status -eq $1 ]] && return 0
     fail "expected exit status $1, got $status" \
         "stdout: ${output-}" "stderr: ${stderr-}"
@@ -304,6 +304,18 @@ expect_no_pins_at_all() {
         fail "expected $CT_PINS gone or empty, found: $(ls -A "$CT_PINS")"
 }
 
+# map_u64 PIN OFFSET: the 64-bit field at OFFSET of a pinned map's entry.
+# struct ct_bucket: tokens 0, clock 8, inner 16, passed bytes 24 and packets
+# 32, dropped bytes 40 and packets 48.  struct ct_conf: rate, burst and fill
+# time of download at 0, 8, 16, of upload at 24, 32, 40.
+map_u64() {
+    bpftool -j map lookup pinned "$1" key 0 0 0 0 | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["value"]
+off = int(sys.argv[1])
+print(int.from_bytes(bytes(int(b, 16) for b in v[off:off + 8]), "little"))' "$2"
+}
+
 # ---------------------------------------------------------------- registry and status
 
 # registry_mentions WORD: the registry has WORD (e.g. a pid) as a word past its header
@@ -327,43 +339,119 @@ registry_sum() {
 # load_status: run `ct status --json`, check it is one JSON document, keep it in $STATUS_JSON
 load_status() {
     run --separate-stderr "$CT" status --json
-    expect_status 0 || return
+    expect_exit 0 || return
     STATUS_JSON=$output
     python3 -c 'import json, sys; json.load(sys.stdin)' <<<"$STATUS_JSON" ||
         fail "ct status --json printed something that is not JSON:" "$STATUS_JSON"
 }
 
-# status_get EXPR: evaluate a Python expression over the last status document `d`;
-# cg("/path") is the entry for that cgroup (exactly one must exist)
+# status_get [MODIFIER...] WHERE FIELD...: a value of the last status document.
+# Every argument is data, never code.
+#   WHERE   /PATH      the entry of the cgroup of that path, as ct prints it
+#           --id ID    the entry of the cgroup of that id
+#                      (either way exactly one entry must match)
+#           --doc      the whole document
+#   FIELD   a key of an object, an index of a list, or * for every element of a
+#           list (the fields after it are taken from each element, giving a list)
+#   MODIFIER, taken in the order given, of what the fields lead to:
+#           --keys     the sorted keys of an object
+#           --len      the length of a list
+#           --sort     the list sorted
+#           --type     the JSON type: object, array, string, number, boolean, null
+#           --lines    print the list one element per line
+# Prints a string as it is, anything else as JSON (keys sorted).  For example
+#   status_get /a/b down rate_bits           (the download rate of /a/b)
+#   status_get --sort --doc cgroups '*' id   (the ids of all entries, sorted)
 status_get() {
     python3 -c '
 import json, sys
+
+def out(v):
+    return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+
+def walk(v, fields):
+    if not fields:
+        return v
+    f, rest = fields[0], fields[1:]
+    if f == "*" and isinstance(v, list):
+        return [walk(x, rest) for x in v]
+    if isinstance(v, dict) and f in v:
+        return walk(v[f], rest)
+    if isinstance(v, list) and f.isdecimal() and int(f) < len(v):
+        return walk(v[int(f)], rest)
+    sys.exit("status_get: no %s in %s" % (f, out(v)))
+
+def modify(m, v):
+    if m == "--keys" and isinstance(v, dict):
+        return sorted(v)
+    if m == "--len" and isinstance(v, list):
+        return len(v)
+    if m == "--sort" and isinstance(v, list):
+        return sorted(v)
+    if m == "--type":
+        for t, name in ((dict, "object"), (list, "array"), (str, "string"),
+                        (bool, "boolean"), ((int, float), "number")):
+            if isinstance(v, t):
+                return name
+        return "null"
+    sys.exit("status_get: cannot take %s of %s" % (m, out(v)))
+
+args = sys.argv[1:]
+mods = []
+while args and args[0] in ("--keys", "--len", "--sort", "--type", "--lines"):
+    mods.append(args.pop(0))
 d = json.load(sys.stdin)
-def cg(path):
-    found = [c for c in d["cgroups"] if c["path"] == path]
+where = args.pop(0) if args else ""
+if where == "--doc":
+    v = d
+elif where.startswith("/") or (where == "--id" and args):
+    key, want = ("path", where) if where.startswith("/") else ("id", args.pop(0))
+    found = [c for c in d["cgroups"] if str(c[key]) == want]
     if len(found) != 1:
-        sys.exit("status lists %d entries for %s" % (len(found), path))
-    return found[0]
-r = eval(sys.argv[1])
-print(r if isinstance(r, str) else json.dumps(r, sort_keys=True))' "$1" <<<"$STATUS_JSON"
+        sys.exit("status lists %d entries for %s %s" % (len(found), key, want))
+    v = found[0]
+else:
+    sys.exit("status_get: expected /PATH, --id ID or --doc, got %r" % where)
+v = walk(v, args)
+for m in mods:
+    if m != "--lines":
+        v = modify(m, v)
+if "--lines" not in mods:
+    print(out(v))
+elif isinstance(v, list):
+    for x in v:
+        print(out(x))
+else:
+    sys.exit("status_get: --lines of %s, not a list" % out(v))' "$@" <<<"$STATUS_JSON"
 }
 
-# expect_status_value EXPR EXPECTED
+# expect_status_value ARGS... EXPECTED: `status_get ARGS...` prints EXPECTED
 expect_status_value() {
     local seen
-    seen=$(status_get "$1") || fail "ct status --json was:" "$STATUS_JSON" || return
-    [[ $seen == "$2" ]] || fail "status $1: expected $2, got $seen" "ct status --json was:" "$STATUS_JSON"
+    seen=$(status_get "${@:1:$#-1}") || fail "ct status --json was:" "$STATUS_JSON" || return
+    [[ $seen == "${!#}" ]] ||
+        fail "status ${*:1:$#-1}: expected ${!#}, got $seen" "ct status --json was:" "$STATUS_JSON"
+}
+
+# expect_status_rates REL DOWN UP: the rates (bits) of REL's entry in the last status
+expect_status_rates() {
+    expect_status_value "$1" down rate_bits "$2" && expect_status_value "$1" up rate_bits "$3"
+}
+
+# int_list N...: the numbers sorted, as a JSON list (as status_get prints one)
+int_list() {
+    printf '%s\n' "$@" | sort -n | paste -sd , - | sed 's/,/, /g; s/.*/[&]/'
 }
 
 # limit_ok ARGS...: `ct limit ARGS` must succeed
 limit_ok() {
     run --separate-stderr "$CT" limit "$@"
-    expect_status 0
+    expect_exit 0
 }
 
 unlimit_ok() {
     run --separate-stderr "$CT" unlimit "$@"
-    expect_status 0
+    expect_exit 0
 }
 
 # ---------------------------------------------------------------- setup / teardown
@@ -439,17 +527,18 @@ _no_lost_programs() {
 # has an entry exactly when bpftool shows ct_ingress and ct_egress on it, and every
 # program of ct's is attached to a CG or pinned
 expect_truthful() {
-    local cg id attached pair
+    local cg id ids attached pair
     load_status || return
+    ids=$(status_get --lines --doc cgroups '*' id) || return
     for cg in "$@"; do
         [[ -d $cg ]] || continue
         id=$(cg_id "$cg")
-        attached=$(status_get "[c['attached'] for c in d['cgroups'] if c['id'] == $id]") || return
+        grep -qx -- "$id" <<<"$ids" || continue
+        attached=$(status_get --id "$id" attached) || return
         pair=false
         [[ $(ct_progs_on "$cg" | awk '{ print $2 }' | sort | xargs) == "ct_egress ct_ingress" ]] &&
             pair=true
-        [[ $attached == "[]" ]] ||
-            expect_eq "attached of $(cg_rel "$cg") in ct status" "[$pair]" "$attached" || return
+        expect_eq "attached of $(cg_rel "$cg") in ct status" "$pair" "$attached" || return
     done
     eventually _no_lost_programs "$@" ||
         fail "programs of ct's neither attached nor pinned:" "$(lost_programs "$@")"
@@ -463,7 +552,7 @@ expect_accounted() {
         [[ -d $cg ]] || continue
         rel=$(cg_rel "$cg") id=$(cg_id "$cg")
         while read -r prog name _; do
-            [[ $(status_get "[c['id'] for c in d['cgroups'] if c['id'] == $id]") == "[$id]" ]] ||
+            [[ $(status_get --id "$id" id 2>/dev/null) == "$id" ]] ||
                 fail "$name (id $prog) is attached to $rel, and ct status has no entry for it:" \
                     "$STATUS_JSON" || return
             pinned=$(loaded_rows prog pinned "$CT_PINS/$id/${name#ct_}" 2>/dev/null |

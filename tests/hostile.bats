@@ -79,7 +79,7 @@ expect_all_refused() {
 # nothing of ct, with every process back where it was
 expect_cleanup_from_the_kernel() {
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     [[ $stderr == *orphan* ]] || fail "expected ct cleanup to report orphans; stderr:" "$stderr"
     expect_no_ct_on "$A"
     expect_no_ct_on "$B"
@@ -209,7 +209,7 @@ one_limit() {
     expect_pins "$A"
     eventually expect_loaded_count 2
     load_status
-    expect_status_value "cg('$(cg_rel "$A")')['attached']" true
+    expect_status_value "$(cg_rel "$A")" attached true
 }
 
 @test "a deleted program pin: status still says whether ct's programs are attached" {
@@ -263,7 +263,7 @@ foreign_in_ingress_pin() {
 
     rm "$pin"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_no_ct_on "$A"
     expect_foreign_untouched "$FOREIGN_PIN"
     expect_nothing_loaded
@@ -275,7 +275,7 @@ foreign_in_ingress_pin() {
     foreign_in_ingress_pin
     pin=$PIN
     run --separate-stderr "$CT" unlimit "$P"
-    expect_status 1
+    expect_exit 1
     registry_mentions "$P" ||
         fail "a failed unlimit dropped $P from the registry:" "$(cat "$CT_REGISTRY")"
 
@@ -311,7 +311,7 @@ foreign_in_ingress_pin() {
 
     rm "$pin"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_nothing_loaded
     expect_no_pins_at_all
 }
@@ -328,13 +328,13 @@ in_private_mounts() {
 @test "the bpffs unmounted between invocations: unlimit still removes the limit" {
     one_limit
     in_private_mounts '"$1" unlimit "$2" && bpftool cgroup show "$3"' "$CT" "$P" "$A"
-    expect_status 0
+    expect_exit 0
     [[ $output != *ct_* ]] || fail "ct programs still attached after unlimit:" "$output"
     expect_no_ct_on "$A"
     load_status
-    expect_status_value "d['cgroups']" "[]"
+    expect_status_value --doc cgroups "[]"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_nothing_loaded
     expect_no_pins_at_all
 }
@@ -342,24 +342,24 @@ in_private_mounts() {
 @test "the bpffs unmounted between invocations: status still says whether the limit is attached" {
     one_limit
     in_private_mounts '"$1" status --json' "$CT"
-    expect_status 0
+    expect_exit 0
     STATUS_JSON=$output
     expect_ct_pair "$A"
-    expect_status_value "cg('$(cg_rel "$A")')['attached']" true
+    expect_status_value "$(cg_rel "$A")" attached true
 }
 
 @test "the bpffs unmounted between invocations: limit again keeps one pair" {
     one_limit
     in_private_mounts '"$1" limit "$2" 20mbit && bpftool cgroup show "$3"' "$CT" "$P" "$A"
-    expect_status 0
+    expect_exit 0
     expect_eq "ct programs attached after limit" 2 "$(grep -c ' ct_' <<<"$output")"
     expect_ct_pair "$A"
     load_status
-    expect_status_value "cg('$(cg_rel "$A")')['up']['rate_bits']" 20000000
+    expect_status_value "$(cg_rel "$A")" up rate_bits 20000000
     unlimit_ok "$P"
     expect_no_ct_on "$A"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_nothing_loaded
     expect_no_pins_at_all
 }
@@ -410,7 +410,7 @@ if found != [want]:
 
     limit_ok "$pid" 10mbit
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_no_ct_on "$cg"
     expect_nothing_loaded
 }
@@ -425,7 +425,7 @@ if found != [want]:
     pid=$SPAWNED
     limit_ok "$pid" 10mbit
     run --separate-stderr "$CT" status --json
-    expect_status 0
+    expect_exit 0
     ID_=$(cg_id "$cg") PREFIX=$(cg_rel "$parent")/latin1 python3 -c '
 import json, os, sys
 try:
@@ -479,14 +479,14 @@ start_time_of() {
     spawn_as_pid "$b" "$x"
     [[ $(start_time_of "$x") != "$old" ]] || fail "the new process $x has the old start time"
     load_status
-    expect_status_value "[(p['pid'], p['alive']) for p in cg('$arel/ct-$x')['pids']]" "[[$x, false]]"
+    expect_status_value "$arel/ct-$x" pids '*' pid "[$x]"
+    expect_status_value "$arel/ct-$x" pids '*' alive "[false]"
 
     # The new process joins the limit of its cgroup; the dead one's stays apart.
     limit_ok "$x" 10mbit
     load_status
-    expect_status_value "sorted(p['pid'] for p in cg('$brel')['pids'])" \
-        "$(python3 -c "print(sorted([$w, $x]))")"
-    expect_status_value "[p['start_time'] for p in cg('$arel/ct-$x')['pids']]" "[$old]"
+    expect_status_value --sort "$brel" pids '*' pid "$(int_list "$w" "$x")"
+    expect_status_value "$arel/ct-$x" pids '*' start_time "[$old]"
 
     # unlimit takes the living process's limit first ...
     unlimit_ok "$x"
@@ -494,8 +494,8 @@ start_time_of() {
     expect_eq "ct programs on $b" "$ids_b" "$(ct_ids "$b")"
     expect_ct_pair "$a/ct-$x"
     load_status
-    expect_status_value "[p['pid'] for p in cg('$brel')['pids']]" "[$w]"
-    expect_status_value "[p['start_time'] for p in cg('$arel/ct-$x')['pids']]" "[$old]"
+    expect_status_value "$brel" pids '*' pid "[$w]"
+    expect_status_value "$arel/ct-$x" pids '*' start_time "[$old]"
 
     # ... and then the dead one's, which leaves the new process where it is.
     unlimit_ok "$x"
@@ -503,8 +503,8 @@ start_time_of() {
     expect_eq "ct programs on $b" "$ids_b" "$(ct_ids "$b")"
     [[ ! -e $a/ct-$x ]] || fail "expected $a/ct-$x removed"
     load_status
-    expect_status_value "[(c['path'], [p['pid'] for p in c['pids']]) for c in d['cgroups']]" \
-        "[[\"$brel\", [$w]]]"
+    expect_status_value --doc cgroups '*' path "[\"$brel\"]"
+    expect_status_value --doc cgroups '*' pids '*' pid "[[$w]]"
 }
 
 # in_cgroup_or_gone PID REL: PID is a member of REL, or has exited (no forks: it is polled)
@@ -546,7 +546,7 @@ in_cgroup_or_gone() {
     done
     note "${#exits[@]} races: $(printf '%s\n' "${exits[@]}" | sort | uniq -c | awk '{ print $1 " exited " $2 }' | paste -sd, - | sed 's/,/, /g')"
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     expect_nothing_loaded
     expect_no_pins_at_all
 }
@@ -576,7 +576,7 @@ for n in range(200):
         sys.exit(f"ct unlimit left {cg}/ct-{pid}")
 print(f"{killed} of 200 limits killed before they finished")
 PY
-    expect_status 0
+    expect_exit 0
     note "$output"
     expect_eq "cgroup of $p" "$(cg_rel "$a")" "$(proc_cgroup "$p")"
 }
@@ -591,7 +591,7 @@ PY
     for path in "$b" "$a/ct-12x" "$a/ct-1/../$(basename "$b")"; do
         printf '%s' "$path" >"$CT_RUN/making"
         run --separate-stderr "$CT" status
-        expect_status 0
+        expect_exit 0
         [[ ! -e $CT_RUN/making ]] || fail "ct kept the note of $path"
         for cg in "$b" "$a/ct-12x"; do
             run python3 -c 'import os, sys; print(os.listxattr(sys.argv[1]))' "$cg"
@@ -616,7 +616,7 @@ PY
     sum=$(registry_sum)
 
     run --separate-stderr "$CT" limit "$p" 10mbit
-    expect_status 1
+    expect_exit 1
     expect_error_line 64
     expect_no_ct_on "$c"
     expect_no_pins "$(cg_id "$c")"
@@ -668,7 +668,7 @@ as_nobody() {
         expect_eq "cgroup of $p after ct $args as nobody" "$(cg_rel "$a")/ct-$p" "$(proc_cgroup "$p")"
     done
     load_status
-    expect_status_value "cg('$(cg_rel "$a")/ct-$p')['down']['rate_bits']" 10000000
+    expect_status_value "$(cg_rel "$a")/ct-$p" down rate_bits 10000000
 }
 
 @test "root without CAP_NET_ADMIN is refused too" {
@@ -680,7 +680,7 @@ as_nobody() {
     sum=$(registry_sum)
     for args in "unlimit $p" cleanup "limit $p 20mbit"; do
         run --separate-stderr setpriv --bounding-set=-net_admin --inh-caps=-net_admin "$CT" $args
-        expect_status 1
+        expect_exit 1
         expect_error_line CAP_NET_ADMIN
         expect_eq "ct programs on $a after ct $args without CAP_NET_ADMIN" "$ids" "$(ct_ids "$a")"
         expect_eq "registry after ct $args without CAP_NET_ADMIN" "$sum" "$(registry_sum)"

@@ -108,11 +108,11 @@ expect_both_readings() {
 
 @test "unlimit of a pid that is not limited exits 0 with a note" {
     run --separate-stderr "$CT" unlimit "$FREE_PID"
-    expect_status 0
+    expect_exit 0
     expect_error_line
     expect_unchanged "ct unlimit $FREE_PID"
     run --separate-stderr "$CT" unlimit 4194304
-    expect_status 0
+    expect_exit 0
     expect_error_line
     expect_unchanged "ct unlimit 4194304"
 }
@@ -136,23 +136,22 @@ expect_both_readings() {
         rate=${cases[n]} bits=${cases[n + 1]}
         limit_ok "$FREE_PID" "$rate" || fail "... from: ct limit $FREE_PID $rate" || return
         load_status
-        expect_status_value "[cg('$rel')[k]['rate_bits'] for k in ('down', 'up')]" "[$bits, $bits]"
+        expect_status_rates "$rel" "$bits" "$bits"
     done
 }
 
 @test "--down and --up set each direction; a direction not given stays as it was" {
-    local rel rates
+    local rel
     rel=$(cg_rel "$FREE_CG")
-    rates="[cg('$rel')[k]['rate_bits'] for k in ('down', 'up')]"
     limit_ok "$FREE_PID" --down 5mbit
     load_status
-    expect_status_value "$rates" "[5000000, 0]"
+    expect_status_rates "$rel" 5000000 0
     limit_ok "$FREE_PID" --up 300kbit
     load_status
-    expect_status_value "$rates" "[5000000, 300000]"
+    expect_status_rates "$rel" 5000000 300000
     limit_ok "$FREE_PID" --up 2mbit --down 7mbit
     load_status
-    expect_status_value "$rates" "[7000000, 2000000]"
+    expect_status_rates "$rel" 7000000 2000000
 }
 
 @test "--burst sets the bucket size; bad sizes exit 2" {
@@ -163,7 +162,8 @@ expect_both_readings() {
     rel=$(cg_rel "$FREE_CG")
     limit_ok --burst 256kb "$FREE_PID" 10mbit
     load_status
-    expect_status_value "[cg('$rel')[k]['burst_bytes'] for k in ('down', 'up')]" "[262144, 262144]"
+    expect_status_value "$rel" down burst_bytes 262144
+    expect_status_value "$rel" up burst_bytes 262144
 }
 
 @test "--help and --version exit 0 on stdout" {
@@ -172,7 +172,7 @@ expect_both_readings() {
     for args in --help --version "limit --help" "unlimit --help" "cleanup --help" "status --help"; do
         read -ra argv <<<"$args"
         run --separate-stderr "$CT" "${argv[@]}"
-        expect_status 0 || fail "... from: ct $args" || return
+        expect_exit 0 || fail "... from: ct $args" || return
         [[ -n $output && -z $stderr ]] ||
             fail "ct $args: expected text on stdout only" "stdout: $output" "stderr: $stderr" || return
     done
@@ -210,7 +210,7 @@ expect_both_readings() {
         expect_eq "cgroup of $FREE_PID" "$(cg_rel "$FREE_CG")" "$(proc_cgroup "$FREE_PID")" || return
     done
     run --separate-stderr as_nobody --help
-    expect_status 0
+    expect_exit 0
 }
 
 teardown() {

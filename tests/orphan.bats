@@ -6,7 +6,7 @@ load helpers
 # expect_orphan_cleanup CG: `ct cleanup` warns about an orphan and leaves nothing of ct on CG
 expect_orphan_cleanup() {
     run --separate-stderr "$CT" cleanup
-    expect_status 0 || return
+    expect_exit 0 || return
     [[ "$output$stderr" == *orphan* ]] ||
         fail "expected a warning containing 'orphan', got:" "stdout: $output" "stderr: $stderr" ||
         return

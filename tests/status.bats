@@ -14,32 +14,34 @@ setup() {
 
 @test "status with nothing limited" {
     run --separate-stderr "$CT" status
-    expect_status 0
+    expect_exit 0
     expect_eq "ct status" "no limits" "$output"
     load_status
-    expect_status_value "[d['version'], d['cgroups']]" "[1, []]"
+    expect_status_value --doc version 1
+    expect_status_value --doc cgroups "[]"
 }
 
 @test "status --json describes a limit" {
     limit_ok "$PID" --down 10mbit --up 2mbit
     load_status
-    expect_status_value "cg('$REL')['id']" "$ID"
-    expect_status_value "cg('$REL')['isolated']" false
-    expect_status_value "cg('$REL')['attached']" true
-    expect_status_value "cg('$REL')['down']['rate_bits']" 10000000
-    expect_status_value "cg('$REL')['up']['rate_bits']" 2000000
-    expect_status_value "cg('$REL')['down']['burst_bytes'] > 0" true
-    expect_status_value "sorted(cg('$REL')['down'])" \
+    expect_status_value "$REL" id "$ID"
+    expect_status_value "$REL" isolated false
+    expect_status_value "$REL" attached true
+    expect_status_value "$REL" down rate_bits 10000000
+    expect_status_value "$REL" up rate_bits 2000000
+    expect_range "download bucket in ct status" 1 1e18 "$(status_get "$REL" down burst_bytes)"
+    expect_status_value --keys "$REL" down \
         '["burst_bytes", "dropped_bytes", "dropped_packets", "passed_bytes", "passed_packets", "rate_bits"]'
-    expect_status_value "[(p['pid'], p['alive']) for p in cg('$REL')['pids']]" "[[$PID, true]]"
-    expect_status_value "cg('$REL')['pids'][0]['start_time']" "$(awk '{ print $22 }' "/proc/$PID/stat")"
-    expect_status_value "isinstance(d['notes'], list)" true
+    expect_status_value "$REL" pids '*' pid "[$PID]"
+    expect_status_value "$REL" pids '*' alive "[true]"
+    expect_status_value "$REL" pids 0 start_time "$(awk '{ print $22 }' "/proc/$PID/stat")"
+    expect_status_value --type --doc notes array
 }
 
 @test "text status names the cgroup and the pid" {
     limit_ok "$PID" 10mbit
     run --separate-stderr "$CT" status
-    expect_status 0
+    expect_exit 0
     [[ $output == *"$REL"* ]] || fail "ct status does not mention $REL:" "$output"
     [[ $output =~ (^|[^0-9])$PID([^0-9]|$) ]] || fail "ct status does not mention pid $PID:" "$output"
 }
@@ -47,18 +49,19 @@ setup() {
 @test "status shows a killed process as not alive" {
     limit_ok "$PID" 10mbit
     load_status
-    expect_status_value "cg('$REL')['pids'][0]['alive']" true
+    expect_status_value "$REL" pids 0 alive true
     kill_reap "$PID"
     load_status
-    expect_status_value "[(p['pid'], p['alive']) for p in cg('$REL')['pids']]" "[[$PID, false]]"
-    expect_status_value "cg('$REL')['attached']" true
+    expect_status_value "$REL" pids '*' pid "[$PID]"
+    expect_status_value "$REL" pids '*' alive "[false]"
+    expect_status_value "$REL" attached true
 }
 
 @test "status notices a program detached behind ct's back, and unlimit still cleans up" {
     limit_ok "$PID" 10mbit
     bpftool cgroup detach "$CG" ingress pinned "$CT_PINS/$ID/ingress"
     load_status
-    expect_status_value "cg('$REL')['attached']" false
+    expect_status_value "$REL" attached false
 
     unlimit_ok "$PID"
     expect_no_ct_on "$CG"
@@ -74,8 +77,8 @@ setup() {
     eventually rmdir "$CG"
 
     load_status
-    expect_status_value "d['cgroups']" "[]"
-    expect_status_value "len(d['notes']) > 0" true
+    expect_status_value --doc cgroups "[]"
+    expect_range "notes in ct status" 1 1e9 "$(status_get --len --doc notes)"
     expect_no_pins "$ID"
     expect_registry_forgot "$PID" "$ID"
     expect_nothing_loaded

@@ -58,7 +58,7 @@ expect_reached() {
 expect_clean_after_cleanup() {
     local cg
     run --separate-stderr "$CT" cleanup
-    expect_status 0
+    expect_exit 0
     for cg in "$@"; do
         expect_no_ct_on "$cg"
         [[ -z $(find "$cg" -mindepth 1 -type d -name 'ct-*') ]] ||
@@ -93,8 +93,8 @@ expect_home() {
         expect_pins "$A"
         eventually expect_loaded_count 2
         load_status
-        expect_status_value "[[p['pid'] for p in cg('$(cg_rel "$A")')['pids']], cg('$(cg_rel "$A")')['down']['rate_bits']]" \
-            "[[$P], 10000000]"
+        expect_status_value "$(cg_rel "$A")" pids '*' pid "[$P]"
+        expect_status_value "$(cg_rel "$A")" down rate_bits 10000000
         expect_clean_after_cleanup "$A"
     done
     expect_reached limit-registered attach-loaded attach-pinned attach-ingress attach-egress \
@@ -112,7 +112,7 @@ expect_home() {
         expect_no_pins "$id"
         eventually _nothing_of_ct_loaded
         load_status
-        expect_status_value "d['cgroups']" "[]"
+        expect_status_value --doc cgroups "[]"
         expect_clean_after_cleanup "$A"
     done
     expect_reached limit-registered attach-loaded attach-pinned attach-ingress attach-egress
@@ -132,8 +132,8 @@ expect_home() {
         expect_no_ct_on "$A"
         eventually expect_loaded_count 2
         load_status
-        expect_status_value "[c['path'] for c in d['cgroups']]" "[\"$rel/ct-$P\"]"
-        expect_status_value "cg('$rel/ct-$P')['isolated']" true
+        expect_status_value --doc cgroups '*' path "[\"$rel/ct-$P\"]"
+        expect_status_value "$rel/ct-$P" isolated true
         expect_clean_after_cleanup "$A"
         expect_home "$P" "$A"
     done
@@ -150,7 +150,7 @@ expect_home() {
         expect_eq "cgroup of $P" "$(cg_rel "$A")" "$(proc_cgroup "$P")"
         expect_no_ct_on "$A"
         load_status
-        expect_status_value "d['cgroups']" "[]"
+        expect_status_value --doc cgroups "[]"
         if [[ -e $A/ct-$P ]]; then
             # Made before any registry entry could name it: left, empty and
             # marked, for `ct cleanup` (checked below) to remove.
@@ -179,8 +179,8 @@ expect_home() {
         expect_eq "ct programs on $A after the rate change" "$ids" "$(ct_ids "$A")"
         expect_pins "$A"
         load_status
-        expect_status_value "[[p['pid'] for p in cg('$rel')['pids']], cg('$rel')['up']['rate_bits']]" \
-            "[[$P], 20000000]"
+        expect_status_value "$rel" pids '*' pid "[$P]"
+        expect_status_value "$rel" up rate_bits 20000000
         expect_clean_after_cleanup "$A"
     done
     expect_reached limit-registered registry-written registry-exchanged
@@ -201,8 +201,8 @@ expect_home() {
         limit_ok "$q" --up 20mbit
         expect_eq "ct programs on $A" "$ids" "$(ct_ids "$A")"
         load_status
-        expect_status_value "[sorted(p['pid'] for p in cg('$rel')['pids']), cg('$rel')['up']['rate_bits']]" \
-            "[$(python3 -c "print(sorted([$P, $q]))"), 20000000]"
+        expect_status_value --sort "$rel" pids '*' pid "$(int_list "$P" "$q")"
+        expect_status_value "$rel" up rate_bits 20000000
         expect_clean_after_cleanup "$A"
     done
     expect_reached limit-registered registry-written
@@ -263,7 +263,7 @@ expect_home() {
         unlimit_ok "$P"
         expect_eq "ct programs on $A" "$ids" "$(ct_ids "$A")"
         load_status
-        expect_status_value "[p['pid'] for p in cg('$rel')['pids']]" "[$q]"
+        expect_status_value "$rel" pids '*' pid "[$q]"
         expect_clean_after_cleanup "$A"
     done
     expect_reached registry-written

@@ -12,7 +12,7 @@ TOP=$BATS_TEST_DIRNAME/../..
     for line in "${lines[@]}"; do
         note "$line"
     done
-    expect_status 0
+    expect_exit 0
     [[ $(grep -c "no crash" <<<"$output") -eq 4 ]] ||
         fail "expected 4 harnesses without a crash:" "$output"
 }
@@ -21,5 +21,5 @@ TOP=$BATS_TEST_DIRNAME/../..
     [[ -x $TOP/ct-vg ]] || fail "no $TOP/ct-vg: run make check"
     run "$TOP/fuzz/valgrind.sh" "$TOP/ct-vg"
     note "${lines[-1]}"
-    expect_status 0
+    expect_exit 0
 }
