@@ -14,6 +14,12 @@ SRCS = ct.c bpf.c cgroup.c crash.c err.c isolate.c limiter.c mounts.c nest.c \
        status.c json.c top.c txn.c
 OBJS = $(SRCS:.c=.o) obj_blob.o
 
+PREFIX  ?= /usr/local
+SBINDIR  = $(PREFIX)/sbin
+MANDIR   = $(PREFIX)/share/man/man8
+BASHDIR  = $(PREFIX)/share/bash-completion/completions
+ZSHDIR   = $(PREFIX)/share/zsh/site-functions
+
 all: ct
 
 ct: $(OBJS)
@@ -35,7 +41,8 @@ tests/rate_test: tests/rate_test.c rate.c rate.h err.c err.h
 deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q make musl-tools \
-	    gcc clang llvm libclang-rt-dev bats bpftool iperf3 iproute2 ethtool python3 valgrind
+	    gcc clang llvm libclang-rt-dev bats bpftool iperf3 iproute2 ethtool python3 valgrind \
+	    nginx curl man-db
 
 test: ct tests/rate_test bench/progcost
 	bats --tap tests/
@@ -51,10 +58,21 @@ bench/progcost: bench/progcost.c bpf.c bpf.h
 bench: ct bench/progcost
 	python3 bench/bench.py $(BENCH_ARGS)
 
+# DESTDIR and PREFIX are read here only, as GNU's and bpftool's makefiles do.
+install: ct
+	install -D -m 0755 ct $(DESTDIR)$(SBINDIR)/ct
+	install -D -m 0644 ct.8 $(DESTDIR)$(MANDIR)/ct.8
+	install -D -m 0644 completion/ct.bash $(DESTDIR)$(BASHDIR)/ct
+	install -D -m 0644 completion/_ct $(DESTDIR)$(ZSHDIR)/_ct
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ct $(DESTDIR)$(MANDIR)/ct.8 \
+	    $(DESTDIR)$(BASHDIR)/ct $(DESTDIR)$(ZSHDIR)/_ct
+
 clean:
 	rm -f ct *.o tests/rate_test bench/progcost
 
-.PHONY: all deps test demo bench clean
+.PHONY: all deps test demo bench clean install uninstall
 
 # ---- fuzzing and sanitizers: clang or gcc with glibc, not musl ----
 

@@ -533,7 +533,8 @@ ops_status(enum status_format fmt, FILE *out, struct notes *n, struct err *e)
 	reap_runs(&t);
 	nest_settle(&t);
 	r = txn_commit(&t, e);
-	status_print(&t, fmt, out);
+	if (status_print(&t, fmt, out, r < 0 ? &(struct err){ "" } : e) < 0)
+		r = -1;
 	txn_end(&t);
 	return r;
 }

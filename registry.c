@@ -185,7 +185,7 @@ registry_load(struct regfile *rf, struct registry *r, struct err *e)
 	close(fd);
 	if (ret < 0)
 		return -1;
-	ret = registry_parse(text, len, r, e);
+	ret = registry_parse_in_place(text, len, r, e);
 	free(text);
 	return ret;
 }

@@ -88,6 +88,9 @@ int registry_destroy(struct regfile *rf, struct err *e);
 
 int registry_parse(const char *text, size_t len, struct registry *r,
     struct err *e);
+/* The same on text ct may write into, NUL at text[len]: no copy is made. */
+int registry_parse_in_place(char *text, size_t len, struct registry *r,
+    struct err *e);
 /* The file's text, malloc'd; NULL when out of memory. */
 char *registry_format(const struct registry *r);
 

@@ -587,24 +587,34 @@ int
 registry_parse(const char *text, size_t len, struct registry *r,
     struct err *e)
 {
-	char *copy, *next;
+	char *copy = malloc(len + 1);
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (copy == NULL)
+		return errf(e, "out of memory");
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	ret = registry_parse_in_place(copy, len, r, e);
+	free(copy);
+	return ret;
+}
+
+int
+registry_parse_in_place(char *text, size_t len, struct registry *r,
+    struct err *e)
+{
+	char *copy = text, *next;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
 	if (memchr(text, '\0', len) != NULL)
 		return errf(e, "%s/%s holds a NUL byte", REGISTRY_DIR,
 		    FILE_NAME);
-	copy = malloc(len + 1);
-	if (copy == NULL)
-		return errf(e, "out of memory");
-	memcpy(copy, text, len);
-	copy[len] = '\0';
 	next = strchr(copy, '\n');
-	if (next == NULL) {
-		free(copy);
+	if (next == NULL)
 		return errf(e, "%s/%s is truncated or empty", REGISTRY_DIR,
 		    FILE_NAME);
-	}
 	*next++ = '\0';
 	ret = parse_header(copy, e);
 	if (ret == 0 && reserve(r, count_entries(next)) < 0)
@@ -614,7 +624,6 @@ registry_parse(const char *text, size_t len, struct registry *r,
 	if (ret == 0 && has_duplicates(r))
 		ret = errf(e, "%s/%s names a cgroup twice", REGISTRY_DIR,
 		    FILE_NAME);
-	free(copy);
 	if (ret < 0)
 		registry_free(r);
 	return ret;

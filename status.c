@@ -1,5 +1,6 @@
 /* ct status, as text and as JSON: see status.h. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,29 +26,104 @@ struct entry_status {
 	const struct reg_cgroup *rc;
 	struct limiter_view v;
 	int attached;
+	int unpinned;		/* ct's programs are attached, not the pinned */
+	int failed;		/* the kernel could not be asked: see e */
+	struct err e;
+	char *alive;		/* for each pid, whether it is that process */
 };
 
+/* Ask the kernel about one entry; what to say of it is said later, in
+ * order, by tell(). */
 static void
-collect(struct txn *t, const struct reg_cgroup *rc, struct entry_status *es)
+collect(const struct txn *t, const struct reg_cgroup *rc,
+    struct entry_status *es)
 {
-	struct err e, gone;
+	struct err gone;
 	int fd = txn_open_cgroup(t, rc, &gone);
 
 	memset(es, 0, sizeof(*es));
 	es->rc = rc;
-	if (limiter_inspect(fd, rc->pins, &es->v, &e) < 0)
-		note(t->notes, NOTE_WARNING, "%s", e.msg);
+	es->failed = limiter_inspect(fd, rc->pins, &es->v, &es->e) < 0;
 	if (fd >= 0)
 		close(fd);
 	if (!es->v.have_stats)
 		memset(es->v.stats, 0, sizeof(es->v.stats));
 	/* What the kernel holds decides, pinned or not. */
 	es->attached = es->v.running[CT_DOWN] && es->v.running[CT_UP];
-	if (es->attached && !(es->v.attached[CT_DOWN] &&
-	    es->v.attached[CT_UP]))
+	es->unpinned = es->attached && !(es->v.attached[CT_DOWN] &&
+	    es->v.attached[CT_UP]);
+	es->alive = malloc(rc->npids ? rc->npids : 1);
+	for (size_t p = 0; es->alive != NULL && p < rc->npids; p++)
+		es->alive[p] = proc_is(rc->pids[p].pid, rc->pids[p].start);
+}
+
+static void
+tell(struct txn *t, const struct entry_status *es)
+{
+	if (es->failed)
+		note(t->notes, NOTE_WARNING, "%s", es->e.msg);
+	if (es->unpinned)
 		note(t->notes, NOTE_INFO, "cgroup %s has ct's programs "
 		    "attached, but not the pinned ones; 'ct limit' or "
-		    "'ct unlimit' repairs it", rc->path);
+		    "'ct unlimit' repairs it", es->rc->path);
+}
+
+static int
+is_alive(const struct entry_status *es, size_t p)
+{
+	return es->alive != NULL && es->alive[p];
+}
+
+/* A share of the entries, for one thread to collect. */
+struct share {
+	const struct txn *t;
+	struct entry_status *es;
+	size_t from, to;
+};
+
+static void *
+collect_share(void *arg)
+{
+	struct share *s = arg;
+
+	for (size_t i = s->from; i < s->to; i++)
+		collect(s->t, &s->t->reg.cg[i], &s->es[i]);
+	return NULL;
+}
+
+/*
+ * Every entry, asked of the kernel: some twenty system calls each, so with
+ * many entries a second thread takes half of them.
+ */
+static struct entry_status *
+collect_all(struct txn *t)
+{
+	size_t n = t->reg.ncg;
+	struct entry_status *es = calloc(n ? n : 1, sizeof(*es));
+	struct share half[2] = { { t, es, 0, n / 2 }, { t, es, n / 2, n } };
+	pthread_t other;
+	int threaded;
+
+	if (es == NULL)
+		return NULL;
+	threaded = n >= 64 &&
+	    pthread_create(&other, NULL, collect_share, &half[1]) == 0;
+	collect_share(&half[0]);
+	if (threaded)
+		pthread_join(other, NULL);
+	else
+		collect_share(&half[1]);
+	for (size_t i = 0; i < n; i++)
+		tell(t, &es[i]);
+	return es;
+}
+
+static void
+free_all(struct entry_status *es, size_t n)
+{
+	for (size_t i = 0; es != NULL && i < n; i++)
+		free(es[i].alive);
+	free(es);
 }
 
 static void
@@ -80,8 +156,7 @@ print_text(const struct entry_status *es, FILE *out)
 	fprintf(out, "  pids:");
 	for (size_t p = 0; p < rc->npids; p++)
 		fprintf(out, " %d (%s)", (int)rc->pids[p].pid,
-		    proc_is(rc->pids[p].pid, rc->pids[p].start) ? "alive" :
-		    "exited");
+		    is_alive(es, p) ? "alive" : "exited");
 	fprintf(out, "\n");
 }
 
@@ -110,31 +185,33 @@ print_json_entry(const struct entry_status *es, FILE *out)
 	for (size_t p = 0; p < rc->npids; p++)
 		fprintf(out, "%s{\"pid\":%d,\"start_time\":%" PRIu64
 		    ",\"alive\":%s}", p ? "," : "", (int)rc->pids[p].pid,
-		    rc->pids[p].start, proc_is(rc->pids[p].pid,
-		    rc->pids[p].start) ? "true" : "false");
+		    rc->pids[p].start, is_alive(es, p) ? "true" : "false");
 	fprintf(out, "]}");
 }
 
-void
-status_print(struct txn *t, enum status_format fmt, FILE *out)
+int
+status_print(struct txn *t, enum status_format fmt, FILE *out,
+    struct err *e)
 {
+	struct entry_status *es = collect_all(t);
+
+	if (es == NULL)
+		return errf(e, "out of memory");
 	if (fmt == STATUS_JSON)
 		fprintf(out, "{\"version\":1,\"cgroups\":[");
 	else if (t->reg.ncg == 0)
 		fprintf(out, "no limits\n");
 	for (size_t i = 0; i < t->reg.ncg; i++) {
-		struct entry_status es;
-
-		collect(t, &t->reg.cg[i], &es);
 		if (fmt == STATUS_JSON) {
 			fprintf(out, i ? "," : "");
-			print_json_entry(&es, out);
+			print_json_entry(&es[i], out);
 		} else {
-			print_text(&es, out);
+			print_text(&es[i], out);
 		}
 	}
+	free_all(es, t->reg.ncg);
 	if (fmt != STATUS_JSON)
-		return;
+		return 0;
 	fprintf(out, "],\"notes\":[");
 	for (size_t i = 0; i < t->notes->n; i++) {
 		fprintf(out, i ? "," : "");
@@ -142,37 +219,41 @@ status_print(struct txn *t, enum status_format fmt, FILE *out)
 		    t->notes->line[i].text, out);
 	}
 	fprintf(out, "]}\n");
+	return 0;
 }
 
 int
 status_sample(struct txn *t, struct sample **out, size_t *n)
 {
 	struct sample *s = calloc(t->reg.ncg ? t->reg.ncg : 1, sizeof(*s));
+	struct entry_status *es = s ? collect_all(t) : NULL;
+	int r = 0;
 
 	*out = s;
 	*n = 0;
-	if (s == NULL)
-		return -1;
-	for (size_t i = 0; i < t->reg.ncg; i++) {
+	if (es == NULL)
+		r = -1;
+	for (size_t i = 0; r == 0 && i < t->reg.ncg; i++) {
 		const struct reg_cgroup *rc = &t->reg.cg[i];
-		struct entry_status es;
 		struct err ignored;
 		char abs[4096];
 
-		collect(t, rc, &es);
 		s[i].path = strdup(rc->path);
-		if (s[i].path == NULL)
-			return -1;
+		if (s[i].path == NULL) {
+			r = -1;
+			break;
+		}
 		(*n)++;
 		s[i].id = rc->id;
 		s[i].lim = rc->lim;
-		memcpy(s[i].stats, es.v.stats, sizeof(s[i].stats));
-		s[i].attached = es.attached;
+		memcpy(s[i].stats, es[i].v.stats, sizeof(s[i].stats));
+		s[i].attached = es[i].attached;
 		if (txn_abs(t, rc->path, abs, sizeof(abs), &ignored) < 0 ||
 		    cgroup_count_procs(abs, &s[i].nprocs, &ignored) < 0)
 			s[i].nprocs = 0;
 	}
-	return 0;
+	free_all(es, t->reg.ncg);
+	return r;
 }
 
 void

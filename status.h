@@ -14,7 +14,8 @@
 enum status_format { STATUS_TEXT, STATUS_JSON };
 
 /* Print the transaction's entries, asking the kernel about each. */
-void status_print(struct txn *t, enum status_format fmt, FILE *out);
+int status_print(struct txn *t, enum status_format fmt, FILE *out,
+    struct err *e);
 
 /* One limited cgroup as ct top samples it. */
 struct sample {

@@ -137,23 +137,27 @@ parent_len(const char *path)
 	return (size_t)(strrchr(path, '/') - path);
 }
 
-static int
-same_parent(const char *x, const char *y)
-{
-	size_t n = parent_len(x);
+/* An entry, and the length of the parent part of its path. */
+struct placed {
+	struct reg_cgroup *rc;
+	size_t plen;
+};
 
-	return n == parent_len(y) && strncmp(x, y, n) == 0;
+static int
+same_parent(const struct placed *x, const struct placed *y)
+{
+	return x->plen == y->plen &&
+	    memcmp(x->rc->path, y->rc->path, x->plen) == 0;
 }
 
 static int
 by_parent(const void *a, const void *b)
 {
-	const char *x = (*(struct reg_cgroup *const *)a)->path;
-	const char *y = (*(struct reg_cgroup *const *)b)->path;
-	size_t m = parent_len(x), n = parent_len(y);
-	int c = strncmp(x, y, m < n ? m : n);
+	const struct placed *x = a, *y = b;
+	int c = memcmp(x->rc->path, y->rc->path,
+	    x->plen < y->plen ? x->plen : y->plen);
 
-	return c != 0 ? c : (m > n) - (m < n);
+	return c != 0 ? c : (x->plen > y->plen) - (x->plen < y->plen);
 }
 
 /*
@@ -163,22 +167,21 @@ by_parent(const void *a, const void *b)
  * is asked of the cgroup itself.
  */
 static void
-look_in_parent(struct txn *t, struct reg_cgroup **group, size_t n,
+look_in_parent(struct txn *t, const struct placed *group, size_t n,
     char *alive)
 {
-	const char *first = group[0]->path;
+	const char *first = group[0].rc->path;
 	char parent[4096], abs[4096];
 	struct cgroup_list kids;
 	struct err ignored;
 
-	snprintf(parent, sizeof(parent), "%.*s", (int)parent_len(first),
-	    first);
+	snprintf(parent, sizeof(parent), "%.*s", (int)group[0].plen, first);
 	if (txn_abs(t, parent[0] ? parent : "/", abs, sizeof(abs),
 	    &ignored) < 0 || cgroup_children(abs, &kids, &ignored) < 0)
 		memset(&kids, 0, sizeof(kids));
 	for (size_t j = 0; j < n; j++) {
-		struct reg_cgroup *rc = group[j];
-		const char *base = strrchr(rc->path, '/') + 1;
+		struct reg_cgroup *rc = group[j].rc;
+		const char *base = rc->path + group[j].plen + 1;
 
 		alive[rc - t->reg.cg] = *base != '\0' &&
 		    cgroup_child_id(&kids, base) == rc->id;
@@ -193,18 +196,19 @@ static int
 look(struct txn *t, char *alive)
 {
 	size_t n = t->reg.ncg, start;
-	struct reg_cgroup **order = malloc(n * sizeof(*order));
+	struct placed *order = malloc((n ? n : 1) * sizeof(*order));
 
 	if (order == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		order[i] = &t->reg.cg[i];
+	for (size_t i = 0; i < n; i++) {
+		order[i].rc = &t->reg.cg[i];
+		order[i].plen = parent_len(t->reg.cg[i].path);
+	}
 	qsort(order, n, sizeof(*order), by_parent);
 	for (start = 0; start < n;) {
 		size_t end = start + 1;
 
-		while (end < n && same_parent(order[end]->path,
-		    order[start]->path))
+		while (end < n && same_parent(&order[end], &order[start]))
 			end++;
 		look_in_parent(t, order + start, end - start, alive);
 		start = end;

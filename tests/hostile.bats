@@ -134,8 +134,8 @@ expect_registry_refused() {
 
 @test "a registry from a future version is refused and kept; cleanup works from the kernel" {
     three_cgroups
-    sed -i '1s/.*/ct-registry 2/' "$CT_REGISTRY"
-    expect_registry_refused "version 2"
+    sed -i '1s/.*/ct-registry 3/' "$CT_REGISTRY"
+    expect_registry_refused "version 3"
 }
 
 # run_dir_snapshot: names, types, modes, owners and contents below /run/ct, and /run/ct itself

@@ -14,7 +14,7 @@ load helpers
     expect_ct_pair "$cg"
     expect_pins "$cg"
     expect_loaded_count 2
-    expect_eq "registry header" "ct-registry 1" "$(head -n 1 "$CT_REGISTRY")"
+    expect_eq "registry header" "ct-registry 2" "$(head -n 1 "$CT_REGISTRY")"
     expect_eq "mode of $CT_RUN" 700 "$(stat -c %a "$CT_RUN")"
     [[ -e $CT_RUN/lock ]] || fail "expected lock file $CT_RUN/lock"
     registry_mentions "$pid" || fail "registry does not mention pid $pid:" "$(cat "$CT_REGISTRY")"
