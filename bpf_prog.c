@@ -284,7 +284,8 @@ charge(struct __sk_buff *skb, __u32 dir)
 	share = r.burst_fp / FRONT_SHARE;
 	keep = 0;
 	if (dir == CT_INGRESS && r.rate_fp != 0 &&
-	    r.burst_fp <= FRONT_MAX_BURST && !at_front(skb, share >> CT_FP_SHIFT))
+	    r.burst_fp <= FRONT_MAX_BURST &&
+	    !at_front(skb, share >> CT_FP_SHIFT))
 		keep = share;
 
 	ok = r.rate_fp == 0 || fits(b, &r, now, len, inner, keep);

@@ -366,11 +366,37 @@ cgroup_populated(const char *abs, int *populated, struct err *e)
 	return 0;
 }
 
-static int
-by_name(const void *a, const void *b)
+/* FNV-1a: names of cgroups are short, and any spread will do. */
+static size_t
+name_hash(const char *s)
 {
-	return strcmp(((const struct cgroup_child *)a)->name,
-	    ((const struct cgroup_child *)b)->name);
+	size_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* An open-addressing table of the children by name: slots hold index + 1. */
+static int
+index_names(struct cgroup_list *l)
+{
+	size_t mask;
+
+	for (l->nslots = 16; l->nslots < 2 * l->n; l->nslots *= 2)
+		;
+	l->slots = calloc(l->nslots, sizeof(*l->slots));
+	if (l->slots == NULL)
+		return -1;
+	mask = l->nslots - 1;
+	for (size_t k = 0; k < l->n; k++) {
+		size_t i = name_hash(l->kids[k].name) & mask;
+
+		while (l->slots[i] != 0)
+			i = (i + 1) & mask;
+		l->slots[i] = k + 1;
+	}
+	return 0;
 }
 
 /* A directory entry as getdents64 returns it. */
@@ -434,7 +460,9 @@ cgroup_children(const char *abs, struct cgroup_list *l, struct err *e)
 		return errf(e, "out of memory");
 	}
 	for (size_t off = 0; off < len;) {
-		struct linux_dirent64 *d = (struct linux_dirent64 *)(l->buf + off);
+		struct linux_dirent64 *d;
+
+		d = (struct linux_dirent64 *)(l->buf + off);
 
 		off += d->d_reclen;
 		if (d->d_type != DT_DIR || d->d_name[0] == '.')
@@ -443,25 +471,28 @@ cgroup_children(const char *abs, struct cgroup_list *l, struct err *e)
 		/* A cgroup's inode number is its id (on 64-bit kernels). */
 		l->kids[l->n++].id = d->d_ino;
 	}
-	qsort(l->kids, l->n, sizeof(*l->kids), by_name);
-	return 0;
+	return index_names(l) < 0 ? errf(e, "out of memory") : 0;
 }
 
 uint64_t
 cgroup_child_id(const struct cgroup_list *l, const char *name)
 {
-	struct cgroup_child key = { name, 0 };
-	const struct cgroup_child *found;
+	size_t mask = l->nslots - 1;
 
-	if (l->n == 0)
-		return 0;
-	found = bsearch(&key, l->kids, l->n, sizeof(key), by_name);
-	return found ? found->id : 0;
+	for (size_t i = name_hash(name) & mask; l->nslots > 0 &&
+	    l->slots[i] != 0; i = (i + 1) & mask) {
+		const struct cgroup_child *c = &l->kids[l->slots[i] - 1];
+
+		if (strcmp(c->name, name) == 0)
+			return c->id;
+	}
+	return 0;
 }
 
 void
 cgroup_list_free(struct cgroup_list *l)
 {
+	free(l->slots);
 	free(l->kids);
 	free(l->buf);
 	memset(l, 0, sizeof(*l));

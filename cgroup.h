@@ -55,11 +55,13 @@ struct cgroup_child {
 	uint64_t id;		/* the inode number, which is the cgroup id */
 };
 
-/* The cgroups directly below one, sorted by name. */
+/* The cgroups directly below one, found by name through a hash table. */
 struct cgroup_list {
 	char *buf;		/* the directory's entries, which names point to */
 	struct cgroup_child *kids;
 	size_t n;
+	size_t *slots;		/* index + 1 into kids, or 0 for none */
+	size_t nslots;		/* a power of two */
 };
 
 /* One read of a directory tells the ids of all the cgroups in it. */

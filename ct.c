@@ -49,13 +49,13 @@ static const struct command commands[] = {
 	    "run [--burst SIZE] [--user USER] RATE [--] COMMAND [ARG...]\n"
 	    "run [--burst SIZE] [--user USER] [--down RATE] [--up RATE] [--] "
 	    "COMMAND [ARG...]\n",
-	    "Run COMMAND in a new cgroup of its own, limited before it starts,\n"
-	    "so that none of its connections is ever unlimited; its children\n"
-	    "are limited with it.  ct run waits for COMMAND, passes SIGINT,\n"
-	    "SIGTERM, SIGHUP and SIGQUIT on to it, and exits with its status\n"
-	    "(128+N for signal N).  The limit and the cgroup go when everything\n"
-	    "COMMAND started has exited; until then ct status shows them.\n"
-	    "Options come before RATE and COMMAND.\n"
+	    "Run COMMAND in a new cgroup of its own, limited before it\n"
+	    "starts, so that none of its connections is ever unlimited; its\n"
+	    "children are limited with it.  ct run waits for COMMAND, passes\n"
+	    "SIGINT, SIGTERM, SIGHUP and SIGQUIT on to it, and exits with its\n"
+	    "status (128+N for signal N).  The limit and the cgroup go when\n"
+	    "everything COMMAND started has exited; until then ct status\n"
+	    "shows them.  Options come before RATE and COMMAND.\n"
 	    "  --user USER     run COMMAND as USER, with USER's groups\n"
 	    "  --down RATE     the download limit\n"
 	    "  --up RATE       the upload limit\n"
@@ -66,54 +66,55 @@ static const struct command commands[] = {
 	    "limit --cgroup PATH | --unit NAME [--burst SIZE] RATE\n"
 	    "limit --cgroup PATH | --unit NAME [--burst SIZE] [--down RATE] "
 	    "[--up RATE]\n",
-	    "Cap the download (--down) and upload (--up) of the cgroup v2 that\n"
-	    "PID belongs to, or of a cgroup given by its path or name; one RATE\n"
-	    "sets both.  Every process in that cgroup shares the limit.\n"
-	    "Limiting again changes the rate in place; a direction not given\n"
-	    "stays as it was.  A limit made for a PID goes with the last limited\n"
-	    "process; one made for a cgroup stays until unlimit --cgroup or the\n"
-	    "cgroup's removal.\n"
+	    "Cap the download (--down) and upload (--up) of the cgroup v2\n"
+	    "that PID belongs to, or of a cgroup given by its path or name;\n"
+	    "one RATE sets both.  Every process in that cgroup shares the\n"
+	    "limit.  Limiting again changes the rate in place; a direction\n"
+	    "not given stays as it was.  A limit made for a PID goes with\n"
+	    "the last limited process; one made for a cgroup stays until\n"
+	    "unlimit --cgroup or the cgroup's removal.\n"
 	    "RATE is in tc's units: 10mbit, 512kbit, 1gbit, 2mbps (bytes/s),\n"
 	    "4mibit; counted in IP bytes, headers included.\n"
 	    "  --isolate       move PID into a new cgroup of its own first\n"
 	    "                  (needed for a process in the root cgroup)\n"
-	    "  --cgroup PATH   the cgroup, relative to the cgroup2 mount as ct\n"
-	    "                  status prints it: /system.slice/nginx.service\n"
-	    "  --unit NAME     the one cgroup named NAME: a systemd unit such as\n"
-	    "                  nginx.service, user-1000.slice, docker-ID.scope\n"
+	    "  --cgroup PATH   the cgroup, relative to the cgroup2 mount as\n"
+	    "                  ct status prints it: /system.slice/x.service\n"
+	    "  --unit NAME     the one cgroup named NAME: a systemd unit,\n"
+	    "                  x.service, user-1000.slice, docker-ID.scope\n"
 	    "  --down RATE     the download limit\n"
 	    "  --up RATE       the upload limit\n"
-	    "  --burst SIZE    the bucket's depth in tc's size units (64kb, 1mb)\n",
+	    "  --burst SIZE    the bucket's depth in tc's size units (64kb)\n",
 	    limit_defaults },
 	{ "unlimit", do_unlimit,
 	    "unlimit PID\n"
 	    "unlimit --cgroup PATH | --unit NAME\n",
-	    "Remove the limit set for PID, even after the process has exited,\n"
-	    "or the limit of a cgroup.  A PID's limit goes when the cgroup's\n"
-	    "last limited process is unlimited.  What is not limited is no\n"
-	    "error.\n"
+	    "Remove the limit set for PID, even after the process has\n"
+	    "exited, or the limit of a cgroup.  A PID's limit goes when the\n"
+	    "cgroup's last limited process is unlimited.  What is not\n"
+	    "limited is no error.\n"
 	    "  --cgroup PATH   the cgroup, as for limit\n"
-	    "  --unit NAME     the one cgroup named NAME, as for limit\n", NULL },
+	    "  --unit NAME     the one cgroup named NAME, as for limit\n",
+	    NULL },
 	{ "status", do_status,
 	    "status [--json]\n",
-	    "List each limited cgroup, its rates, counters and processes, and\n"
-	    "whether the kernel really holds its programs.\n"
+	    "List each limited cgroup, its rates, counters and processes,\n"
+	    "and whether the kernel really holds its programs.\n"
 	    "  --json          one JSON document\n", NULL },
 	{ "top", do_top,
 	    "top [-d SECONDS] [-n COUNT] [--json]\n",
-	    "Show every limited cgroup's download and upload rate over the last\n"
-	    "interval beside its limit, packets dropped per second and its\n"
-	    "processes, refreshed until interrupted.  On a terminal the frame is\n"
-	    "redrawn in place; otherwise frames follow one another.\n"
+	    "Show every limited cgroup's download and upload rate over the\n"
+	    "last interval beside its limit, packets dropped per second and\n"
+	    "its processes, refreshed until interrupted.  On a terminal the\n"
+	    "frame is redrawn in place; otherwise frames follow each other.\n"
 	    "  -d SECONDS      time between frames (default 1)\n"
 	    "  -n COUNT        print COUNT frames, then exit\n"
-	    "  --json          one JSON object a frame, one a line; rates in\n"
-	    "                  bits per second\n", NULL },
+	    "  --json          one JSON object a frame, one a line; rates\n"
+	    "                  in bits per second\n", NULL },
 	{ "cleanup", do_cleanup,
 	    "cleanup\n",
-	    "Remove every trace of ct: its programs (also ones the registry has\n"
-	    "lost), pins, cgroups and /run/ct.  Programs ct did not load are\n"
-	    "never touched.\n", NULL },
+	    "Remove every trace of ct: its programs (also ones the registry\n"
+	    "has lost), pins, cgroups and /run/ct.  Programs ct did not load\n"
+	    "are never touched.\n", NULL },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -290,6 +291,20 @@ limit_rates(const char *rate, struct limit_req *r, struct err *e)
 	return 0;
 }
 
+/* A rate or burst option of limit and run, into r. */
+static int
+take_rate_option(int c, struct limit_req *r, struct err *e)
+{
+	int d = c == 'd' ? CT_DOWN : CT_UP;
+
+	if (c == 'b')
+		return size_parse(optarg, &r->burst, e);
+	if (rate_parse(optarg, &r->rate[d], e) < 0)
+		return -1;
+	r->given[d] = 1;
+	return 0;
+}
+
 /*
  * limit's options, into r; --cgroup and --unit into *path and *unit.  The
  * option's letter for --help, 0 when done, -1 with a message.
@@ -319,15 +334,9 @@ limit_options(int argc, char **argv, struct limit_req *r, const char **path,
 			*path = optarg;
 		if (c == 'n')
 			*unit = optarg;
-		if (c == 'b' && size_parse(optarg, &r->burst, e) < 0)
+		if ((c == 'b' || c == 'd' || c == 'u') &&
+		    take_rate_option(c, r, e) < 0)
 			return -1;
-		if (c == 'd' || c == 'u') {
-			int d = c == 'd' ? CT_DOWN : CT_UP;
-
-			if (rate_parse(optarg, &r->rate[d], e) < 0)
-				return -1;
-			r->given[d] = 1;
-		}
 	}
 	return c;
 }
@@ -490,15 +499,9 @@ do_run(int argc, char **argv, struct notes *n, struct err *e)
 			return SHOW_HELP;
 		if (c == 'U')
 			r.user = optarg;
-		if (c == 'b' && size_parse(optarg, &r.lim.burst, e) < 0)
+		if ((c == 'b' || c == 'd' || c == 'u') &&
+		    take_rate_option(c, &r.lim, e) < 0)
 			return EXIT_USAGE;
-		if (c == 'd' || c == 'u') {
-			int d = c == 'd' ? CT_DOWN : CT_UP;
-
-			if (rate_parse(optarg, &r.lim.rate[d], e) < 0)
-				return EXIT_USAGE;
-			r.lim.given[d] = 1;
-		}
 	}
 	if (c < 0 || run_operands(argc, argv, &r, e) < 0)
 		return EXIT_USAGE;

@@ -36,8 +36,18 @@ json_string(const char *prefix, const char *str, FILE *out)
 	fputc('"', out);
 	fputs(prefix, out);
 	while (*s != '\0') {
-		size_t n = *s >= 0x80 ? utf8_len(s) : 1;
+		size_t n = 0;
 
+		/* Plain ASCII, most paths whole, goes out in one piece. */
+		while (s[n] >= 0x20 && s[n] < 0x7f && s[n] != '"' &&
+		    s[n] != '\\')
+			n++;
+		if (n > 0) {
+			fwrite(s, 1, n, out);
+			s += n;
+			continue;
+		}
+		n = *s >= 0x80 ? utf8_len(s) : 1;
 		if (*s == '"' || *s == '\\')
 			fprintf(out, "\\%c", *s);
 		else if (*s < 0x20 || *s == 0x7f || n == 0)

@@ -20,7 +20,6 @@
 #define TEMP_NAME "registry.tmp"
 #define LOCK_NAME "lock"
 #define MAKING_NAME "making"
-#define UNSETTLED_NAME "unsettled"
 #define MAX_SIZE (16 << 20)
 
 /* ---- the directory and its lock ---- */
@@ -185,9 +184,8 @@ registry_load(struct regfile *rf, struct registry *r, struct err *e)
 	close(fd);
 	if (ret < 0)
 		return -1;
-	ret = registry_parse_in_place(text, len, r, e);
-	free(text);
-	return ret;
+	/* The registry keeps the text: its entries point into it. */
+	return registry_parse_in_place(text, len, r, e);
 }
 
 static int
@@ -308,33 +306,34 @@ registry_making(struct regfile *rf, char *abs, size_t len)
 	abs[n > 0 ? n : 0] = '\0';
 }
 
+/*
+ * The mark is the lock file's one byte: written in place it costs a write,
+ * where a file made and removed would cost the filesystem a journal entry.
+ */
 int
 registry_set_unsettled(struct regfile *rf, int on, struct err *e)
 {
-	if (rf->dir_fd < 0)
+	if (rf->lock_fd < 0)
 		return 0;
-	if (!on && unlinkat(rf->dir_fd, UNSETTLED_NAME, 0) < 0 &&
-	    errno != ENOENT)
-		return errnof(e, "cannot remove %s/%s", REGISTRY_DIR,
-		    UNSETTLED_NAME);
-	if (on && write_file(rf->dir_fd, UNSETTLED_NAME, "") < 0)
-		return errnof(e, "cannot write %s/%s", REGISTRY_DIR,
-		    UNSETTLED_NAME);
+	if (pwrite(rf->lock_fd, on ? "1" : "0", 1, 0) != 1)
+		return errnof(e, "cannot write %s/%s", REGISTRY_DIR, LOCK_NAME);
 	return 0;
 }
 
 int
 registry_unsettled(struct regfile *rf)
 {
-	return rf->dir_fd >= 0 && faccessat(rf->dir_fd, UNSETTLED_NAME, F_OK,
-	    AT_SYMLINK_NOFOLLOW) == 0;
+	char c;
+
+	return rf->lock_fd >= 0 && pread(rf->lock_fd, &c, 1, 0) == 1 &&
+	    c == '1';
 }
 
 int
 registry_destroy(struct regfile *rf, struct err *e)
 {
 	static const char *const names[] = { FILE_NAME, TEMP_NAME, LOCK_NAME,
-	    MAKING_NAME, UNSETTLED_NAME };
+	    MAKING_NAME };
 
 	if (rf->dir_fd < 0)
 		return 0;

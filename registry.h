@@ -39,6 +39,7 @@ struct reg_cgroup {
 	char *path;		/* relative to the cgroup2 mount */
 	char *pins;		/* directory of the pinned programs and maps */
 	char *origin;		/* for --isolate: where the process came from */
+	int borrowed;		/* path, pins and origin lie in the text read */
 	struct limits lim;
 	struct reg_pid *pids;
 	size_t npids;
@@ -49,6 +50,7 @@ struct registry {
 	struct reg_cgroup *cg;
 	size_t ncg;
 	size_t cap;		/* room in cg */
+	char *text;		/* the file as read, which entries point into */
 };
 
 /* The open, locked registry directory. */
@@ -76,9 +78,9 @@ int registry_set_making(struct regfile *rf, const char *abs, struct err *e);
 void registry_making(struct regfile *rf, char *abs, size_t len);
 
 /*
- * Kept while a command changes what the kernel holds: a ct that finds it was
- * not removed knows that the one before died midway, and that the kernel may
- * hold limits the registry does not say (see nest_settle).
+ * A mark kept while a command changes what the kernel holds: a ct that finds
+ * it set knows that the one before died midway, and that the kernel may hold
+ * limits the registry does not say (see nest_settle).
  */
 int registry_set_unsettled(struct regfile *rf, int on, struct err *e);
 int registry_unsettled(struct regfile *rf);
@@ -88,7 +90,10 @@ int registry_destroy(struct regfile *rf, struct err *e);
 
 int registry_parse(const char *text, size_t len, struct registry *r,
     struct err *e);
-/* The same on text ct may write into, NUL at text[len]: no copy is made. */
+/*
+ * The same on malloc'd text, NUL at text[len], which the registry then owns
+ * (and frees, also on failure): its entries point into it, with no copy.
+ */
 int registry_parse_in_place(char *text, size_t len, struct registry *r,
     struct err *e);
 /* The file's text, malloc'd; NULL when out of memory. */

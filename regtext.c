@@ -42,7 +42,8 @@ registry_find(struct registry *r, uint64_t id)
 static void
 free_cgroup(struct reg_cgroup *c)
 {
-	free(c->path);
+	if (!c->borrowed)
+		free(c->path);
 	free(c->pids);
 }
 
@@ -133,7 +134,9 @@ registry_free(struct registry *r)
 	for (size_t i = 0; i < r->ncg; i++)
 		free_cgroup(&r->cg[i]);
 	free(r->cg);
+	free(r->text);
 	r->cg = NULL;
+	r->text = NULL;
 	r->ncg = r->cap = 0;
 }
 
@@ -361,11 +364,17 @@ flush(struct registry *r, struct pending *p)
 	if (!p->open)
 		return 0;
 	p->open = 0;
-	if (p->pins == NULL)
+	if (p->pins == NULL ||
+	    grow((void **)&r->cg, r->ncg, &r->cap, sizeof(*c)) < 0)
 		return -1;
-	c = registry_add(r, p->id, p->path, p->pins, p->origin);
-	if (c == NULL)
-		return -1;
+	/* Its words stay where they are, in the registry's text. */
+	c = &r->cg[r->ncg++];
+	memset(c, 0, sizeof(*c));
+	c->id = p->id;
+	c->path = p->path;
+	c->pins = p->pins;
+	c->origin = p->origin;
+	c->borrowed = 1;
 	c->lim = p->lim;
 	c->owner = p->owner;
 	if (p->npids > 0) {
@@ -583,40 +592,53 @@ parse_lines(char *next, struct registry *r, struct err *e)
 	return ret;
 }
 
+static int parse_text(char *text, char *next, struct registry *r,
+    struct err *e);
+
 int
 registry_parse(const char *text, size_t len, struct registry *r,
     struct err *e)
 {
 	char *copy = malloc(len + 1);
-	int ret;
 
 	memset(r, 0, sizeof(*r));
 	if (copy == NULL)
 		return errf(e, "out of memory");
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	ret = registry_parse_in_place(copy, len, r, e);
-	free(copy);
-	return ret;
+	return registry_parse_in_place(copy, len, r, e);
 }
 
 int
 registry_parse_in_place(char *text, size_t len, struct registry *r,
     struct err *e)
 {
-	char *copy = text, *next;
+	char *next;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
+	r->text = text;
 	if (memchr(text, '\0', len) != NULL)
-		return errf(e, "%s/%s holds a NUL byte", REGISTRY_DIR,
+		ret = errf(e, "%s/%s holds a NUL byte", REGISTRY_DIR,
 		    FILE_NAME);
-	next = strchr(copy, '\n');
-	if (next == NULL)
-		return errf(e, "%s/%s is truncated or empty", REGISTRY_DIR,
+	else if ((next = strchr(text, '\n')) == NULL)
+		ret = errf(e, "%s/%s is truncated or empty", REGISTRY_DIR,
 		    FILE_NAME);
+	else
+		ret = parse_text(text, next, r, e);
+	if (ret < 0)
+		registry_free(r);
+	return ret;
+}
+
+/* The header at text, ending at next, then the lines after it. */
+static int
+parse_text(char *text, char *next, struct registry *r, struct err *e)
+{
+	int ret;
+
 	*next++ = '\0';
-	ret = parse_header(copy, e);
+	ret = parse_header(text, e);
 	if (ret == 0 && reserve(r, count_entries(next)) < 0)
 		ret = errf(e, "out of memory");
 	if (ret == 0)
@@ -624,7 +646,5 @@ registry_parse_in_place(char *text, size_t len, struct registry *r,
 	if (ret == 0 && has_duplicates(r))
 		ret = errf(e, "%s/%s names a cgroup twice", REGISTRY_DIR,
 		    FILE_NAME);
-	if (ret < 0)
-		registry_free(r);
 	return ret;
 }

@@ -40,8 +40,8 @@ PKT=1500
     expect_eq "bytes counted" $((2 * RUNS * PKT)) $((passed_b + dropped_b))
     # A full bucket (32 KiB at this rate) and what 1000 B/s refills while
     # the two ran: that much may pass, and all of it but one packet must.
-    most=$((32768 + (t1 - t0) / 1000000 + PKT))
-    expect_range "bytes passed" $((32768 - PKT)) "$most" "$passed_b"
+    most=$((BURST_FLOOR_DOWN + (t1 - t0) / 1000000 + PKT))
+    expect_range "bytes passed" $((BURST_FLOOR_DOWN - PKT)) "$most" "$passed_b"
 }
 
 # burst_of PIN OFFSET: a bucket depth of the conf map, in bytes (32.32 fixed
@@ -60,7 +60,7 @@ burst_of() {
     expect_eq "upload bucket at 10mbit" 1250000 "$(burst_of "$pins/conf" 32)"
 
     run -0 "$CT" limit "$SPAWNED" 256kbit
-    expect_eq "download bucket at 256kbit" 32768 "$(burst_of "$pins/conf" 8)"
+    expect_eq "download bucket at 256kbit" "$BURST_FLOOR_DOWN" "$(burst_of "$pins/conf" 8)"
     # The largest TSO packet at MTU 1500 as ct counts it: 45 segments of
     # 1448 bytes, each with 72 bytes of IPv6 and TCP headers.
     expect_range "upload bucket at 256kbit" $((45 * (1448 + 72))) 131072 \

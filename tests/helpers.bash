@@ -9,10 +9,27 @@ if command -v ps >/dev/null || command -v pkill >/dev/null; then
 fi
 
 CT=${CT:-$BATS_TEST_DIRNAME/../ct}
-CT_RUN=/run/ct
+# policy_value NAME: what ct's policy.h defines NAME as, a string's text or a
+# number worked out; the tests name ct's defaults and paths from there
+policy_value() {
+    local v
+    v=$(awk -v n="$1" '$1 == "#define" && $2 == n { $1 = $2 = ""; print }' \
+        "$BATS_TEST_DIRNAME/../policy.h")
+    v=${v#"${v%%[![:space:]]*}"}
+    if [[ $v == \"*\" ]]; then
+        v=${v#\"}
+        echo "${v%\"}"
+    else
+        echo $((v))
+    fi
+}
+
+CT_RUN=$(policy_value POLICY_RUN_DIR)
 CT_REGISTRY=$CT_RUN/registry
-BPFFS=/sys/fs/bpf
-CT_PINS=$BPFFS/ct
+BPFFS=$(policy_value POLICY_BPFFS)
+CT_PINS=$BPFFS/$(policy_value POLICY_PIN_DIR)
+BURST_FLOOR_DOWN=$(policy_value POLICY_BURST_FLOOR_DOWN)
+BURST_FLOOR_UP=$(policy_value POLICY_BURST_FLOOR_UP)
 
 source "$BATS_TEST_DIRNAME/../scripts/netns.sh"
 

@@ -65,6 +65,25 @@ ct_run() {
         sh "$HOME_CG" "$CT" run "$@"
 }
 
+# start_ct_run ARGS...: `ct run ARGS` in the background, started from
+# $HOME_CG; once its command is in the cgroup ct run made, CT_PID is ct run's
+# pid, RUN_CG that cgroup and RUN_CHILD the command's pid
+start_ct_run() {
+    local i
+    sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$HOME_CG" \
+        "$CT" run "$@" 3>&- &
+    CT_PID=$!
+    track_pid "$CT_PID"
+    for ((i = 0; i < 100; i++)); do
+        RUN_CG=$(find "$HOME_CG" -mindepth 1 -type d -name 'ct-*' | head -n 1)
+        [[ -n $RUN_CG && -n $(cat "$RUN_CG/cgroup.procs" 2>/dev/null) ]] && break
+        sleep 0.05
+    done
+    [[ -n $RUN_CG ]] || fail "ct run made no cgroup below $HOME_CG" || return
+    RUN_CHILD=$(cat "$RUN_CG/cgroup.procs")
+    track_pid "$RUN_CHILD"
+}
+
 # expect_run_gone: no cgroup of ct's is left below $HOME_CG, no program of
 # ct's is loaded, and the registry names nothing
 expect_run_gone() {
@@ -141,24 +160,13 @@ print("%.3f" % (r["bytes"] * 8 / r["seconds"] * 1428 / 1400 / 10e6))' "$json")
 }
 
 @test "ct run passes SIGTERM on to the command and removes the limit after it" {
-    local ct_pid child cg i
-    sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$HOME_CG" \
-        "$CT" run 1mbit -- sleep 300 3>&- &
-    ct_pid=$!
-    track_pid "$ct_pid"
-    for ((i = 0; i < 100; i++)); do
-        cg=$(find "$HOME_CG" -mindepth 1 -type d -name 'ct-*' | head -n 1)
-        [[ -n $cg && -n $(cat "$cg/cgroup.procs" 2>/dev/null) ]] && break
-        sleep 0.05
-    done
-    [[ -n $cg ]] || fail "ct run made no cgroup below $HOME_CG" || return
-    child=$(cat "$cg/cgroup.procs")
-    expect_eq "command in ct run's cgroup" sleep "$(cat "/proc/$child/comm")" || return
-    expect_ct_pair "$cg" || return
-    kill -TERM "$ct_pid"
-    wait "$ct_pid" && status=0 || status=$?
+    start_ct_run 1mbit -- sleep 300 || return
+    expect_eq "command in ct run's cgroup" sleep "$(cat "/proc/$RUN_CHILD/comm")" || return
+    expect_ct_pair "$RUN_CG" || return
+    kill -TERM "$CT_PID"
+    wait "$CT_PID" && status=0 || status=$?
     expect_exit 143 || return
-    [[ ! -e /proc/$child ]] || fail "the command $child outlived SIGTERM" || return
+    [[ ! -e /proc/$RUN_CHILD ]] || fail "the command $RUN_CHILD outlived SIGTERM" || return
     expect_run_gone
 }
 
@@ -226,26 +234,16 @@ print("%.3f" % (r["bytes"] * 8 / r["seconds"] * 1428 / 1400 / 10e6))' "$json")
 }
 
 @test "a ct run killed with SIGKILL leaves a limit that status shows and a later ct removes" {
-    local ct_pid cg child i
-    sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$HOME_CG" \
-        "$CT" run 1mbit -- sleep 300 3>&- &
-    ct_pid=$!
-    track_pid "$ct_pid"
-    for ((i = 0; i < 100; i++)); do
-        cg=$(find "$HOME_CG" -mindepth 1 -type d -name 'ct-*' | head -n 1)
-        [[ -n $cg && -n $(cat "$cg/cgroup.procs" 2>/dev/null) ]] && break
-        sleep 0.05
-    done
-    child=$(cat "$cg/cgroup.procs")
-    track_pid "$child"
-    kill_reap "$ct_pid"
+    start_ct_run 1mbit -- sleep 300 || return
+    kill_reap "$CT_PID"
     load_status
-    expect_status_value "$(cg_rel "$cg")" attached true
-    expect_ct_pair "$cg"
-    kill -9 "$child"
-    eventually test ! -e "/proc/$child"
+    expect_status_value "$(cg_rel "$RUN_CG")" attached true
+    expect_status_value "$(cg_rel "$RUN_CG")" owner run
+    expect_ct_pair "$RUN_CG"
+    kill -9 "$RUN_CHILD"
+    eventually test ! -e "/proc/$RUN_CHILD"
     run --separate-stderr "$CT" status --json
     expect_exit 0
-    [[ ! -d $cg ]] || fail "the cgroup of a killed ct run was not removed once empty"
+    [[ ! -d $RUN_CG ]] || fail "the cgroup of a killed ct run was not removed once empty"
     expect_run_gone
 }
