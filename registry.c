@@ -224,8 +224,8 @@ write_file(int dir_fd, const char *name, const char *text)
  * Put the temporary file in the place of the registry.  On ext4, a rename
  * over an existing file first starts writing the new one out to the disk:
  * the filesystem's guard for programs that replace a file without an fsync.
- * That was most of the time of a save, and the registry is not meant to
- * outlive a reboot.  Exchanging the two names and then removing the old text
+ * The registry, which is not meant to outlive a reboot, needs no such
+ * guard.  Exchanging the two names and then removing the old text
  * skips it; a ct killed in between leaves the old text under the temporary
  * name, which the next save truncates.  musl has no renameat2 wrapper.
  */
@@ -268,8 +268,7 @@ registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 	 * No fsync, of the file or the directory: what the registry describes
 	 * lives in the kernel and is gone after a reboot, while the change of
 	 * names alone already keeps any reader, and a ct killed midway, from
-	 * leaving or seeing a half-written file.  An fsync cost up to a sixth
-	 * of a whole limit.
+	 * leaving or seeing a half-written file.
 	 */
 	return 0;
 }
