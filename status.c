@@ -39,7 +39,16 @@ collect(const struct txn *t, const struct reg_cgroup *rc,
     struct entry_status *es)
 {
 	struct err gone;
-	int fd = txn_open_cgroup(t, rc, &gone);
+	char abs[4096];
+	int fd = -1;
+
+	/*
+	 * Reconciling has just found this cgroup under its id: asking again
+	 * would cost a call per entry, and a cgroup made anew under the same
+	 * name in between is reported as it is, without ct's programs.
+	 */
+	if (txn_abs(t, rc->path, abs, sizeof(abs), &gone) == 0)
+		fd = cgroup_open(abs, &gone);
 
 	memset(es, 0, sizeof(*es));
 	es->rc = rc;
