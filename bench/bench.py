@@ -288,6 +288,127 @@ class Bench:
                 ["bits_per_second"] * TCP_IP_PER_PAYLOAD for p in runs]
 
 
+NGINX_CONF = """
+daemon off;
+master_process off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}; proxy_temp_path {dir};
+    fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};
+    server {{ listen {addr}:{port}; root {dir}/www; }}
+}}
+"""
+NGINX_PORT = 8080
+RUN_FILE_BYTES = 12_000_000
+
+
+def listening(ns, port):
+    return bool(run("ip", "netns", "exec", ns, "ss", "-Hltn",
+                    "sport = :%d" % port).stdout.strip())
+
+
+def nginx(lab, tmp, size):
+    """One nginx process in the server namespace, serving a file of size
+    bytes as /file; one process (no master), which lab.release() kills."""
+    os.mkdir(os.path.join(tmp, "www"))
+    with open(os.path.join(tmp, "www", "file"), "wb") as f:
+        f.write(os.urandom(size))
+    conf = os.path.join(tmp, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(NGINX_CONF.format(dir=tmp, addr=lab.addr_b, port=NGINX_PORT))
+    p = subprocess.Popen(["ip", "netns", "exec", lab.b, "nginx", "-c", conf],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    lab.procs.append(p)
+    deadline = time.time() + 5
+    while not listening(lab.b, NGINX_PORT):
+        if p.poll() is not None or time.time() > deadline:
+            with open(os.path.join(tmp, "error.log")) as f:
+                raise RuntimeError("nginx did not start: " + f.read()[-300:])
+        time.sleep(0.05)
+
+
+def pids_below(cgroup):
+    """The processes of cgroup and of every cgroup below it."""
+    pids = []
+    for cg, _, _ in os.walk(cgroup):
+        try:
+            pids += pids_of(cg)
+        except FileNotFoundError:
+            pass
+    return pids
+
+
+def stop_ct_run(proc, home):
+    """End a ct run that is still running, as a user would: SIGTERM, which
+    it passes on to its command, whose exit takes its limit and cgroup
+    away. If that fails, or ct run has died, kill whatever is left in its
+    cgroup; the next ct command then finds that cgroup empty and removes
+    it with its limit."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if pids_below(home):
+        deadline = time.time() + 5
+        while pids_below(home) and time.time() < deadline:
+            for pid in pids_below(home):
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
+    proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
+    if any(d.startswith("ct-") for d in os.listdir(home)):
+        run(CT, "status", check=False)
+
+
+def ct_run_curl(lab, rate):
+    """curl in the client namespace, started by ct run RATE, downloads the
+    file from nginx: its bytes, curl's time_total, and the limit's burst.
+
+    ct run is started outside the namespace (ip netns exec remounts /sys,
+    and ct needs the cgroup2 tree), from a cgroup of the bench's own, so
+    that the cgroup it makes lies below that one."""
+    home = lab.cgroup("run-" + rate)
+    url = "http://%s:%d/file" % (lab.addr_b, NGINX_PORT)
+    proc = subprocess.Popen(
+        ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
+         "sh", home, CT, "run", rate, "--", "ip", "netns", "exec", lab.a,
+         "curl", "-sS", "--max-time", "120", "-o", "/dev/null", "-w",
+         "%{size_download} %{time_total}", url],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        # The limit's burst, from ct status while the transfer runs.
+        burst, deadline = None, time.time() + 5
+        while burst is None and proc.poll() is None and \
+                time.time() < deadline:
+            for c in json.loads(ct("status", "--json"))["cgroups"]:
+                if c["path"].startswith(home[len(lab.cgroot):] + "/"):
+                    burst = c["down"]["burst_bytes"]
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=150)
+        if proc.returncode != 0:
+            raise RuntimeError("ct run %s curl: exit %d: %s" % (
+                rate, proc.returncode, (err or out).strip()[-300:]))
+        left = [d for d in os.listdir(home) if d.startswith("ct-")]
+        if left:
+            raise RuntimeError("ct run %s left its cgroup: %s" % (
+                rate, left))
+    finally:
+        stop_ct_run(proc, home)
+    size, seconds = out.split()
+    return int(size), float(seconds), burst
+
+
 def pids_of(cgroup):
     return open(cgroup + "/cgroup.procs").read().split()
 
@@ -536,6 +657,30 @@ def udp(r):
                   "%.3f" % x, "1 ± %g" % r.tol, within(x, r.tol))
 
 
+RUN_RATES = ["8mbit", "40mbit"]
+
+
+def ct_run_rows(r):
+    """ct run RATE -- curl of a 12 MB file from nginx, the rate of the
+    whole transfer, first second and all."""
+    tmp = tempfile.mkdtemp()
+    try:
+        nginx(r.lab, tmp, RUN_FILE_BYTES)
+        for rate in RUN_RATES:
+            size, seconds, burst = ct_run_curl(r.lab, rate)
+            if size != RUN_FILE_BYTES:
+                raise RuntimeError("curl got %d bytes of %d" % (
+                    size, RUN_FILE_BYTES))
+            x = size * 8 / seconds / bits(rate)
+            r.rep.row("ct run %s curl 12 MB: rate/limit" % rate,
+                      "%.3f" % x, "0.93 .. 1.10", 0.93 <= x <= 1.10,
+                      "IP rate %.3f, %.2f s, burst %s B" % (
+                          x * TCP_IP_PER_PAYLOAD, seconds, burst))
+    finally:
+        r.lab.release()
+        shutil.rmtree(tmp)
+
+
 def costs(r):
     # Timings are targets of the full run only: a smoke run in a test
     # suite shares the machine with whatever else is running.
@@ -702,6 +847,8 @@ SECTIONS = [
     Section("two", two_cgroups, False, "two limited cgroups at once"),
     Section("nested", nested, False, "a limited child in a limited parent"),
     Section("udp", udp, False, "UDP sent at twice the limit"),
+    Section("run", ct_run_rows, False, "ct run RATE -- curl of a 12 MB "
+            "file from nginx, whole transfer, 8mbit and 40mbit"),
     Section("cost", costs, True, "ns per packet of the programs "
             "(smoke: reported, not judged)"),
     Section("throughput", throughput, False, "unlimited throughput with "
