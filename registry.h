@@ -43,7 +43,7 @@ struct reg_cgroup {
 	struct limits lim;
 	struct reg_pid *pids;
 	size_t npids;
-	size_t pidcap;		/* room in pids */
+	size_t pidcap;		/* room in pids; 0: they lie in the pool */
 };
 
 struct registry {
@@ -51,6 +51,7 @@ struct registry {
 	size_t ncg;
 	size_t cap;		/* room in cg */
 	char *text;		/* the file as read, which entries point into */
+	struct reg_pid *pool;	/* the pids read, which entries point into */
 };
 
 /* The open, locked registry directory. */

@@ -44,7 +44,8 @@ free_cgroup(struct reg_cgroup *c)
 {
 	if (!c->borrowed)
 		free(c->path);
-	free(c->pids);
+	if (c->pidcap > 0)
+		free(c->pids);
 }
 
 /* Room for one more of n elements of size in *arr, whose room is *cap. */
@@ -108,10 +109,32 @@ registry_drop(struct registry *r, struct reg_cgroup *c)
 	r->ncg--;
 }
 
+/* Pids read from the file lie in the registry's pool: a copy of one's own
+ * before they grow. */
+static int
+own_pids(struct reg_cgroup *c)
+{
+	struct reg_pid *copy;
+
+	if (c->pidcap > 0)
+		return 0;
+	if (c->npids == 0) {
+		c->pids = NULL;		/* nothing to keep of the pool's */
+		return 0;
+	}
+	copy = malloc(2 * c->npids * sizeof(*copy));
+	if (copy == NULL)
+		return -1;
+	memcpy(copy, c->pids, c->npids * sizeof(*copy));
+	c->pids = copy;
+	c->pidcap = 2 * c->npids;
+	return 0;
+}
+
 int
 registry_add_pid(struct reg_cgroup *c, pid_t pid, uint64_t start)
 {
-	if (grow((void **)&c->pids, c->npids, &c->pidcap,
+	if (own_pids(c) < 0 || grow((void **)&c->pids, c->npids, &c->pidcap,
 	    sizeof(c->pids[0])) < 0)
 		return -1;
 	c->pids[c->npids].pid = pid;
@@ -135,8 +158,10 @@ registry_free(struct registry *r)
 		free_cgroup(&r->cg[i]);
 	free(r->cg);
 	free(r->text);
+	free(r->pool);
 	r->cg = NULL;
 	r->text = NULL;
+	r->pool = NULL;
 	r->ncg = r->cap = 0;
 }
 
@@ -353,6 +378,7 @@ struct pending {
 	int has_owner;
 	struct reg_pid *pids;
 	size_t npids, cap;
+	size_t npool, poolcap;	/* pids taken from, and room in, r->pool */
 };
 
 /* Add the entry read so far to the registry. */
@@ -377,27 +403,36 @@ flush(struct registry *r, struct pending *p)
 	c->borrowed = 1;
 	c->lim = p->lim;
 	c->owner = p->owner;
-	if (p->npids > 0) {
+	if (p->npids == 0)
+		return 0;
+	/* Into the pool while there is room, else into an array of its own. */
+	if (r->pool != NULL && p->npool + p->npids <= p->poolcap) {
+		c->pids = r->pool + p->npool;
+		p->npool += p->npids;
+	} else {
 		c->pids = malloc(p->npids * sizeof(*c->pids));
 		if (c->pids == NULL)
 			return -1;
-		memcpy(c->pids, p->pids, p->npids * sizeof(*c->pids));
-		c->npids = c->pidcap = p->npids;
+		c->pidcap = p->npids;
 	}
+	memcpy(c->pids, p->pids, p->npids * sizeof(*c->pids));
+	c->npids = p->npids;
 	return 0;
 }
 
 static int
 parse_cgroup(struct registry *r, struct pending *p, char **w, int n)
 {
-	struct reg_pid *pids = p->pids;
-	size_t cap = p->cap;
+	struct pending kept;
 
 	if (flush(r, p) < 0)
 		return -1;
+	kept = *p;
 	memset(p, 0, sizeof(*p));
-	p->pids = pids;
-	p->cap = cap;
+	p->pids = kept.pids;
+	p->cap = kept.cap;
+	p->npool = kept.npool;
+	p->poolcap = kept.poolcap;
 	if (n != 3 || get_num(w[1], UINT64_MAX, &p->id) < 0 ||
 	    get_path(w[2]) < 0 || w[2][0] != '/')
 		return -1;
@@ -534,15 +569,18 @@ parse_header(char *line, struct err *e)
 	return 0;
 }
 
-/* How many entries the text holds, about: its lines that are not indented. */
-static size_t
-count_entries(const char *s)
+/* How many entries and pids the text holds, about: its lines that begin
+ * "c", and those that begin with a tab and "p". */
+static void
+count_lines(const char *s, size_t *entries, size_t *pids)
 {
-	size_t n = *s == 'c';
-
-	while ((s = strchr(s, '\n')) != NULL)
-		n += *++s == 'c';
-	return n;
+	*entries = *s == 'c';
+	*pids = 0;
+	while ((s = strchr(s, '\n')) != NULL) {
+		s++;
+		*entries += s[0] == 'c';
+		*pids += s[0] == '\t' && s[1] == 'p' && s[2] == 'i';
+	}
 }
 
 /* Room for n entries at once, instead of growing one doubling at a time. */
@@ -563,13 +601,15 @@ reserve(struct registry *r, size_t n)
 
 /* Every line of the text after the header, as entries of r. */
 static int
-parse_lines(char *next, struct registry *r, struct err *e)
+parse_lines(char *next, struct registry *r, size_t npids, struct err *e)
 {
 	struct pending p;
 	int lineno = 1, ret = 0;
 	char *line;
 
 	memset(&p, 0, sizeof(p));
+	r->pool = npids > 0 ? malloc(npids * sizeof(*r->pool)) : NULL;
+	p.poolcap = r->pool != NULL ? npids : 0;
 	for (line = next; ret == 0 && *line != '\0'; line = next) {
 		lineno++;
 		next = strchr(line, '\n');
@@ -635,14 +675,16 @@ registry_parse_in_place(char *text, size_t len, struct registry *r,
 static int
 parse_text(char *text, char *next, struct registry *r, struct err *e)
 {
+	size_t entries, pids;
 	int ret;
 
 	*next++ = '\0';
+	count_lines(next, &entries, &pids);
 	ret = parse_header(text, e);
-	if (ret == 0 && reserve(r, count_entries(next)) < 0)
+	if (ret == 0 && reserve(r, entries) < 0)
 		ret = errf(e, "out of memory");
 	if (ret == 0)
-		ret = parse_lines(next, r, e);
+		ret = parse_lines(next, r, pids, e);
 	if (ret == 0 && has_duplicates(r))
 		ret = errf(e, "%s/%s names a cgroup twice", REGISTRY_DIR,
 		    FILE_NAME);

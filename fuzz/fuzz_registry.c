@@ -86,10 +86,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	free(round_trip(&r));
-	/* The edits unlimit and reconcile make. */
+	/* The edits limit, unlimit and reconcile make. */
 	for (size_t i = 0; i < r.ncg; i++)
 		if (r.cg[i].npids > 0)
 			registry_drop_pid(&r.cg[i], size % r.cg[i].npids);
+	for (size_t i = 0; i < r.ncg; i += 2)
+		if (registry_add_pid(&r.cg[i], (pid_t)(1 + size % 4194304),
+		    size) < 0)
+			die("registry_add_pid failed", NULL);
+	free(round_trip(&r));
 	if (r.ncg > 0)
 		registry_drop(&r, registry_find(&r, r.cg[size % r.ncg].id));
 	free(round_trip(&r));
