@@ -197,14 +197,18 @@ look(struct txn *t, char *alive)
 {
 	size_t n = t->reg.ncg, start;
 	struct placed *order = malloc((n ? n : 1) * sizeof(*order));
+	int one_parent = 1;
 
 	if (order == NULL)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		order[i].rc = &t->reg.cg[i];
 		order[i].plen = parent_len(t->reg.cg[i].path);
+		one_parent = one_parent && same_parent(&order[i], &order[0]);
 	}
-	qsort(order, n, sizeof(*order), by_parent);
+	/* Most often every limited cgroup has the same parent. */
+	if (!one_parent)
+		qsort(order, n, sizeof(*order), by_parent);
 	for (start = 0; start < n;) {
 		size_t end = start + 1;
 
