@@ -56,6 +56,21 @@ print("%.3f" % (sum(rates) / len(rates)))' "$frames" "$(cg_rel "$cg")") ||
     expect_exit 0
 }
 
+@test "on a terminal ct top redraws its frame in place" {
+    local cg out
+    cg=$(new_cgroup)
+    spawn_sleeper "$cg"
+    limit_ok "$SPAWNED" 2mbit
+    out=$BATS_TEST_TMPDIR/tty
+    # script(1) gives ct a terminal of its own and keeps what it wrote.
+    run timeout 20 script -qec "'$CT' top -n 2 -d 0.2" "$out"
+    expect_exit 0
+    expect_eq "frames that begin by clearing the terminal" 2 \
+        "$(grep -o $'\e\\[H\e\\[2J' "$out" | wc -l)"
+    run --separate-stderr "$CT" top -n 2 -d 0.2
+    [[ $output != *$'\e'* ]] || fail "ct top wrote escapes where stdout is no terminal"
+}
+
 @test "ct top ends when whoever reads it has gone, and refuses bad intervals" {
     local cg
     cg=$(new_cgroup)
