@@ -236,7 +236,8 @@ forget_elsewhere(struct txn *t, pid_t pid, uint64_t start, uint64_t keep,
 			continue;
 		registry_drop_pid(rc, p);
 		t->dirty = 1;
-		if (rc->npids == 0)
+		/* Only a limit made for its processes goes with the last. */
+		if (rc->npids == 0 && rc->owner == OWNER_PIDS)
 			return teardown(t, rc, e);
 	}
 	return 0;

@@ -50,6 +50,23 @@ expect_refused_unchanged() {
     expect_no_pins "$(cg_id "$svc")"
 }
 
+@test "a cgroup's own limit stays when its one limited process is limited elsewhere" {
+    local svc rel pid
+    svc=$(new_cgroup)
+    rel=$(cg_rel "$svc")
+    spawn_sleeper "$svc"
+    pid=$SPAWNED
+    limit_ok --cgroup "$rel" 1mbit
+    limit_ok "$pid" 2mbit
+    remove_at_teardown "$svc/ct-$pid"
+    limit_ok --isolate "$pid" 3mbit
+    expect_ct_pair "$svc"
+    expect_ct_pair "$svc/ct-$pid"
+    load_status
+    expect_status_value "$rel" owner cgroup
+    expect_status_rates "$rel" 2000000 2000000
+}
+
 @test "limit --unit finds the one cgroup of that name" {
     local parent unit other
     parent=$(new_cgroup)

@@ -523,20 +523,10 @@ class ModelTest:
         """Processes `ct limit [--isolate]` may take.  Not, with --isolate,
         one in a cgroup of ct's made for another pid (a daemon a ct run's
         command left), which would nest a cgroup of ct's in one that ct
-        removes once it is empty.  And not the only listed process of a
-        limit that is the cgroup's own, of a cgroup other than the one
-        the limit goes on: that limit must stay when its process leaves,
-        but ct removes it (a known bug: forget_elsewhere() in ops.c tears
-        down any entry left with no pid, whoever owns it)."""
-        ours = self.marked()
-
+        removes once it is empty."""
         def ok(p):
             name = self.model.cgroup_of[p.pid].rsplit("/", 1)[1]
-            if isolate and name.startswith("ct-") and name != f"ct-{p.pid}":
-                return False
-            target, _ = self.isolation_plan(p.pid, isolate, ours)
-            return not any(e.owner == "cgroup" and e.pids == [(p.pid, p.start)]
-                           and e.path != target for e in self.model.entries.values())
+            return not (isolate and name.startswith("ct-") and name != f"ct-{p.pid}")
         return [p for p in self.alive() if ok(p)]
 
     def dead(self):
@@ -615,7 +605,7 @@ class ModelTest:
         for other in list(m.entries.values()):
             if other.id != target_id and (pid, start) in other.pids:
                 other.pids.remove((pid, start))
-                if not other.pids and other.owner != "cgroup":
+                if not other.pids and other.owner == "pids":
                     self.undo_entry(m, other, torn, ours)
                     break
         m.excused.discard(target_id)
