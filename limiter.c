@@ -512,20 +512,19 @@ read_prog(const char *pins, int d, uint32_t conf, uint32_t bucket,
 {
 	const char *name = ours_dirs[d].pin;
 	struct prog_ids ids;
-	char path[512];
 	int fd, ours;
 
 	*id = 0;
-	if (ours_pin_path(path, sizeof(path), pins, name, e) < 0)
+	if (ours_open_pin(pins, name, &fd, e) < 0)
 		return -1;
-	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return errno == ENOENT ? 0 : errnof(e, "cannot open %s", path);
+		return 0;	/* no pin */
 	ours = ours_prog_looks(fd, d, &ids) &&
 	    (uses(&ids, conf, bucket) || ours_prog_maps(&ids));
 	close(fd);
 	if (!ours)
-		return errf(e, "%s is not ct's; refusing to use it", path);
+		return errf(e, "%s/%s is not ct's; refusing to use it", pins,
+		    name);
 	*id = ids.id;
 	return 0;
 }

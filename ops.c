@@ -1,4 +1,4 @@
-/* limit, unlimit, status and cleanup: see ops.h. */
+/* What each command does: see ops.h. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -102,9 +102,9 @@ begin(struct txn *t, int create, struct notes *n, struct err *e)
 	return 0;
 }
 
-/* Tell the kernel what changed about nesting, save, and end. */
+/* Tell the kernel what changed about nesting, and save: r, or -1. */
 static int
-finish(struct txn *t, int r, struct err *e)
+settle(struct txn *t, int r, struct err *e)
 {
 	struct err later;
 
@@ -112,6 +112,14 @@ finish(struct txn *t, int r, struct err *e)
 	/* A failed command's own message goes first. */
 	if (txn_commit(t, r < 0 ? &later : e) < 0)
 		r = -1;
+	return r;
+}
+
+/* The same, and the end of the transaction. */
+static int
+finish(struct txn *t, int r, struct err *e)
+{
+	r = settle(t, r, e);
 	txn_end(t);
 	return r;
 }
@@ -532,8 +540,7 @@ ops_status(enum status_format fmt, FILE *out, struct notes *n, struct err *e)
 	if (begin(&t, 0, n, e) < 0)
 		return -1;
 	reap_runs(&t);
-	nest_settle(&t);
-	r = txn_commit(&t, e);
+	r = settle(&t, 0, e);
 	if (status_print(&t, fmt, out, r < 0 ? &(struct err){ "" } : e) < 0)
 		r = -1;
 	txn_end(&t);
@@ -552,8 +559,7 @@ ops_sample(struct sample **samples, size_t *n, struct notes *notes,
 	if (begin(&t, 0, notes, e) < 0)
 		return -1;
 	reap_runs(&t);
-	nest_settle(&t);
-	r = txn_commit(&t, e);
+	r = settle(&t, 0, e);
 	if (status_sample(&t, samples, n) < 0 && r == 0)
 		r = errf(e, "out of memory");
 	txn_end(&t);

@@ -109,9 +109,8 @@ ours_pin_path(char *buf, size_t len, const char *pins, const char *name,
 	return 0;
 }
 
-/* The object pinned as pins/name, or -1 in *fd when there is none. */
-static int
-open_pin(const char *pins, const char *name, int *fd, struct err *e)
+int
+ours_open_pin(const char *pins, const char *name, int *fd, struct err *e)
 {
 	char path[512];
 
@@ -140,7 +139,7 @@ ours_open_prog(const char *pins, int dir, int *fd, struct err *e)
 {
 	const char *name = ours_dirs[dir].pin;
 
-	if (open_pin(pins, name, fd, e) < 0)
+	if (ours_open_pin(pins, name, fd, e) < 0)
 		return -1;
 	return judge(*fd < 0 || ours_prog(*fd, dir), pins, name, fd, e);
 }
@@ -148,7 +147,7 @@ ours_open_prog(const char *pins, int dir, int *fd, struct err *e)
 int
 ours_open_conf(const char *pins, int *fd, uint32_t *id, struct err *e)
 {
-	if (open_pin(pins, ours_conf_pin, fd, e) < 0)
+	if (ours_open_pin(pins, ours_conf_pin, fd, e) < 0)
 		return -1;
 	return judge(*fd < 0 || map_is(*fd, OURS_CONF_NAME,
 	    sizeof(struct ct_conf), id), pins, ours_conf_pin, fd, e);
@@ -160,7 +159,7 @@ ours_open_bucket(const char *pins, int dir, int *fd, uint32_t *id,
 {
 	const char *name = ours_dirs[dir].bucket_pin;
 
-	if (open_pin(pins, name, fd, e) < 0)
+	if (ours_open_pin(pins, name, fd, e) < 0)
 		return -1;
 	return judge(*fd < 0 || map_is(*fd, OURS_BUCKET_NAME,
 	    sizeof(struct ct_bucket), id), pins, name, fd, e);

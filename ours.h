@@ -50,6 +50,9 @@ int ours_prog(int prog_fd, int dir);
  * id goes to *id unless id is NULL.
  */
 int ours_open_prog(const char *pins, int dir, int *fd, struct err *e);
+/* The object pinned as pins/name, whatever it is; -1 in *fd for none. */
+int ours_open_pin(const char *pins, const char *name, int *fd,
+    struct err *e);
 int ours_open_conf(const char *pins, int *fd, uint32_t *id, struct err *e);
 int ours_open_bucket(const char *pins, int dir, int *fd, uint32_t *id,
     struct err *e);

@@ -39,10 +39,13 @@ now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The sample of the same cgroup a frame ago, or NULL for one new since. */
+/* The sample of the same cgroup a frame ago, or NULL for one new since;
+ * most often at the same place, the registry keeping its order. */
 static const struct sample *
-before(const struct sample *prev, size_t n, uint64_t id)
+before(const struct sample *prev, size_t n, size_t at, uint64_t id)
 {
+	if (at < n && prev[at].id == id)
+		return &prev[at];
 	for (size_t i = 0; i < n; i++)
 		if (prev[i].id == id)
 			return &prev[i];
@@ -84,7 +87,7 @@ print_text(const struct sample *s, size_t n, const struct sample *prev,
 	printf("%-40s %9s %9s %9s %9s %8s %5s\n", "CGROUP", "DOWN", "LIMIT",
 	    "UP", "LIMIT", "DROPS/S", "PROCS");
 	for (size_t i = 0; i < n; i++) {
-		struct rates r = rates_of(&s[i], before(prev, nprev, s[i].id),
+		struct rates r = rates_of(&s[i], before(prev, nprev, i, s[i].id),
 		    dt);
 		char now[2][16], lim[2][16];
 
@@ -104,7 +107,7 @@ print_json(const struct sample *s, size_t n, const struct sample *prev,
 {
 	printf("{\"interval\":%.3f,\"cgroups\":[", dt);
 	for (size_t i = 0; i < n; i++) {
-		struct rates r = rates_of(&s[i], before(prev, nprev, s[i].id),
+		struct rates r = rates_of(&s[i], before(prev, nprev, i, s[i].id),
 		    dt);
 
 		printf("%s{\"path\":", i ? "," : "");
