@@ -151,6 +151,19 @@ at_most(__u64 v, __u64 max)
  * helper calls, cost more than the whole rest of the program.
  */
 
+/* Keeps the product of a rate and CT_START_NS in range. */
+#define START_MAX_RATE (~0ULL / CT_START_NS)
+
+/* What the bucket may hold after a pause: see bucket.h. */
+static __attribute__((always_inline)) __u64
+start_depth(const struct ct_rate *r)
+{
+	__u64 least = (__u64)CT_START_MIN << CT_FP_SHIFT;
+	__u64 d = at_most(r->rate_fp, START_MAX_RATE) * CT_START_NS;
+
+	return at_most(d < least ? least : d, r->burst_fp);
+}
+
 /*
  * Pay the bucket the rate for the time since it was last paid.  The CPU that
  * moves last_ns forward pays for that interval; the others find it paid.
@@ -159,17 +172,19 @@ at_most(__u64 v, __u64 max)
 static __attribute__((always_inline)) void
 refill(struct ct_bucket *b, const struct ct_rate *r, __u64 now)
 {
-	__u64 last = b->last_ns;
+	__u64 last = b->last_ns, depth = r->burst_fp;
 	__s64 credit, over;
 
 	if (now <= last ||
 	    __sync_val_compare_and_swap(&b->last_ns, last, now) != last)
 		return;
+	if (now - last >= CT_IDLE_NS)
+		depth = start_depth(r);
 	/* fill_ns of the rate fills the bucket from its deepest debt; the
 	 * cap also keeps the product from overflowing. */
 	credit = at_most(now - last, r->fill_ns) * r->rate_fp;
 	over = __sync_fetch_and_add(&b->tokens_fp, credit) + credit -
-	    (__s64)r->burst_fp;
+	    (__s64)depth;
 	/*
 	 * Take back what overflows the bucket, as of the moment of the payment
 	 * (this is also where a bucket that user space has just made smaller
@@ -212,8 +227,14 @@ fits(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
 		b->inner_ns = now;
 	else if ((__s64)(now - b->inner_ns) < (__s64)INNER_HOLD_NS)
 		reserve = r->burst_fp / 2;
-	/* A packet larger than the whole bucket needs it full. */
-	return take(b, cost, at_most(cost + reserve + keep, r->burst_fp));
+	/*
+	 * A packet larger than what the bucket holds after a pause (a GSO
+	 * packet at a low rate) needs that much, and leaves the bucket in
+	 * debt; were it to need more, a sender that pauses after each drop
+	 * would find the bucket cut back each time and never get it through.
+	 */
+	return take(b, cost, at_most(at_most(cost, start_depth(r)) + reserve +
+	    keep, r->burst_fp));
 }
 
 /*

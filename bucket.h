@@ -24,6 +24,21 @@
 #define CT_FP_SHIFT 32
 #define CT_MAX_DEBT (256 * 1024)	/* bytes; above any GSO packet */
 
+/*
+ * A bucket that has seen no packet for CT_IDLE_NS holds at most CT_START_NS
+ * of the rate, or CT_START_MIN bytes (room for a handshake and a request)
+ * when that is more: a transfer that starts after a pause, or right after
+ * ct limit made the bucket, gets the rate from its first second, not a
+ * second of saved-up burst on top.  While packets keep coming the bucket may
+ * fill to its whole depth, which TCP needs to hold the rate against drops.
+ * CT_IDLE_NS is longer than TCP's first retransmission timeouts: a sender
+ * waiting for one after a drop is not idle, and cutting its bucket back each
+ * time kept it at a quarter of the rate.
+ */
+#define CT_IDLE_NS 1000000000ULL	/* 1 s */
+#define CT_START_NS 50000000ULL		/* 50 ms */
+#define CT_START_MIN (8 * 1024)		/* bytes */
+
 /* Written by user space only; rate_fp == 0 means no limit this way. */
 struct ct_rate {
 	__u64 rate_fp;		/* bytes per nanosecond */
@@ -53,9 +68,10 @@ struct ct_conf {
 
 /*
  * Written by the programs only, with atomic instructions.  A packet larger
- * than the whole bucket (a 64 KiB GSO packet at a low rate) may pass when
- * the bucket is full and leave it in debt, which the refill pays back before
- * anything else passes: the bucket can stay about a second deep at any rate.
+ * than what the bucket holds after a pause (a 64 KiB GSO packet at a low
+ * rate) may pass when the bucket holds that much, and leave it in debt, which
+ * the refill pays back before anything else passes: the bucket can stay
+ * about a second deep at any rate.
  */
 struct ct_bucket {
 	__s64 tokens_fp;

@@ -38,10 +38,47 @@ PKT=1500
     note "passed $passed_p packets, dropped $dropped_p, in $(((t1 - t0) / 1000000)) ms"
     expect_eq "packets counted" $((2 * RUNS)) $((passed_p + dropped_p))
     expect_eq "bytes counted" $((2 * RUNS * PKT)) $((passed_b + dropped_b))
-    # A full bucket (32 KiB at this rate) and what 1000 B/s refills while
-    # the two ran: that much may pass, and all of it but one packet must.
-    most=$((BURST_FLOOR_DOWN + (t1 - t0) / 1000000 + PKT))
-    expect_range "bytes passed" $((BURST_FLOOR_DOWN - PKT)) "$most" "$passed_b"
+    # What a new bucket holds (8 KiB at this rate) and what 1000 B/s refills
+    # while the two ran: that much may pass, and all of it but one packet must.
+    most=$((START_MIN + (t1 - t0) / 1000000 + PKT))
+    expect_range "bytes passed" $((START_MIN - PKT)) "$most" "$passed_b"
+}
+
+# drain PINS: the bytes the download bucket lets through of 200 fresh
+# 1500-byte packets at once, far more than it holds
+drain() {
+    local before
+    before=$(map_u64 "$1/bucket_down" 24)
+    "$PROGCOST" "$1/ingress" -200 >/dev/null
+    echo $(($(map_u64 "$1/bucket_down" 24) - before))
+}
+
+# A second of saved-up rate on top of the limit is the first-second burst of a
+# transfer: a bucket fills to its depth only while packets keep coming.
+@test "a bucket starts nearly empty, fills while busy, and is cut back after a second idle" {
+    local cg pins got tick
+    [[ -x $PROGCOST ]] || fail "bench/progcost not built (run make test)"
+    cg=$(new_cgroup)
+    spawn_sleeper "$cg"
+    run -0 "$CT" limit "$SPAWNED" 1mbit	# 125000 B/s, a bucket of 1 s
+    pins=$CT_PINS/$(cg_id "$cg")
+
+    got=$(drain "$pins")
+    note "new bucket: $got bytes passed"
+    expect_range "bytes a new bucket passes" $((START_MIN - PKT)) $((START_MIN + 6 * PKT)) "$got"
+    # Busy: a packet every 0.2 s for 1.6 s; the bucket fills to its depth.
+    for ((tick = 0; tick < 8; tick++)); do
+        sleep 0.2
+        "$PROGCOST" "$pins/ingress" -1 >/dev/null
+    done
+    got=$(drain "$pins")
+    note "after 1.6 s busy: $got bytes passed"
+    expect_range "bytes a busy bucket passes" 100000 $((125000 + 5 * PKT)) "$got"
+    # Idle for longer than a second: back to what a new bucket holds.
+    sleep 1.3
+    got=$(drain "$pins")
+    note "after 1.3 s idle: $got bytes passed"
+    expect_range "bytes a bucket idle for a second passes" $((START_MIN - PKT)) $((START_MIN + 6 * PKT)) "$got"
 }
 
 # burst_of PIN OFFSET: a bucket depth of the conf map, in bytes (32.32 fixed
@@ -77,8 +114,8 @@ burst_of() {
     run -0 "$CT" limit "$SPAWNED" --up 8kbit
     pins=$CT_PINS/$(cg_id "$cg")
 
-    # An 80 KiB bucket refilled at 1000 B/s: the first 54 packets of 1500
-    # bytes pass, then the bucket is empty for far longer than this takes.
+    # A new bucket holds 8 KiB, refilled at 1000 B/s: the first 5 packets of
+    # 1500 bytes pass, then it is empty for far longer than this takes.
     for ((i = 0; i < 80; i++)); do
         verdicts+=$("$PROGCOST" "$pins/egress" -1 | awk '{ print $2 }')
     done

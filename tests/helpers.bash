@@ -9,12 +9,14 @@ if command -v ps >/dev/null || command -v pkill >/dev/null; then
 fi
 
 CT=${CT:-$BATS_TEST_DIRNAME/../ct}
-# policy_value NAME: what ct's policy.h defines NAME as, a string's text or a
-# number worked out; the tests name ct's defaults and paths from there
+# policy_value NAME [HEADER]: what ct's policy.h (or HEADER) defines NAME as,
+# a string's text or a number worked out; the tests name ct's defaults and
+# paths from there
 policy_value() {
     local v
     v=$(awk -v n="$1" '$1 == "#define" && $2 == n { $1 = $2 = ""; print }' \
-        "$BATS_TEST_DIRNAME/../policy.h")
+        "$BATS_TEST_DIRNAME/../${2:-policy.h}")
+    v=${v%%/\**}
     v=${v#"${v%%[![:space:]]*}"}
     if [[ $v == \"*\" ]]; then
         v=${v#\"}
@@ -30,6 +32,7 @@ BPFFS=$(policy_value POLICY_BPFFS)
 CT_PINS=$BPFFS/$(policy_value POLICY_PIN_DIR)
 BURST_FLOOR_DOWN=$(policy_value POLICY_BURST_FLOOR_DOWN)
 BURST_FLOOR_UP=$(policy_value POLICY_BURST_FLOOR_UP)
+START_MIN=$(policy_value CT_START_MIN bucket.h)
 
 source "$BATS_TEST_DIRNAME/../scripts/netns.sh"
 
