@@ -42,7 +42,7 @@ deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q make musl-tools \
 	    gcc clang llvm libclang-rt-dev bats bpftool iperf3 iproute2 ethtool python3 valgrind \
-	    nginx curl man-db
+	    nginx curl man-db trickle
 
 test: ct tests/rate_test bench/progcost
 	bats --tap tests/
