@@ -258,12 +258,15 @@ class Lab:
         return p
 
     def in_a(self, cgroup, argv):
-        """Start argv in namespace A as a member of cgroup."""
-        return subprocess.Popen(
+        """Start argv in namespace A as a member of cgroup; release()
+        kills it if it is still running."""
+        p = subprocess.Popen(
             ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && '
              'exec ip netns exec "$@"', "sh", cgroup, self.a] + argv,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        return p
 
     def client(self, cgroup, args, path="veth", prefix=()):
         """Start iperf3 in namespace A as a member of cgroup, to the
