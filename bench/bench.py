@@ -1103,7 +1103,7 @@ def curl_cell(lab, tmp, rate, cc, path, how):
     lab.use(path)
     sender_cc(lab, path, cc)
     nginx(lab, tmp, RUN_FILE_BYTES)
-    name = "%s-%s-%s-%s" % (how.replace(" ", ""), rate, cc, path)
+    name = "%s-%s-%s-%s" % (how, rate, cc, path)
     resent0 = lab.retrans_segs(lab.b)
     rx = ReceivedSeconds(lab, NGINX_PORT)
     rx.start()
