@@ -42,7 +42,7 @@ deps:
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q make musl-tools \
 	    gcc clang llvm libclang-rt-dev bats bpftool iperf3 iproute2 ethtool python3 valgrind \
-	    nginx curl man-db
+	    nginx curl man-db trickle
 
 test: ct tests/rate_test bench/progcost
 	bats --tap tests/
@@ -53,9 +53,12 @@ demo: ct
 bench/progcost: bench/progcost.c bpf.c bpf.h
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/progcost.c bpf.c
 
+bench/delayline: bench/delayline.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ bench/delayline.c
+
 # Accuracy and cost against the targets; slow, so not part of make test.
 # Some sections only: make bench BENCH_ARGS="--only scale cost".
-bench: ct bench/progcost
+bench: ct bench/progcost bench/delayline
 	python3 bench/bench.py $(BENCH_ARGS)
 
 # DESTDIR and PREFIX are read here only, as GNU's and bpftool's makefiles do.
@@ -70,7 +73,7 @@ uninstall:
 	    $(DESTDIR)$(BASHDIR)/ct $(DESTDIR)$(ZSHDIR)/_ct
 
 clean:
-	rm -f ct *.o tests/rate_test bench/progcost
+	rm -f ct *.o tests/rate_test bench/progcost bench/delayline
 
 .PHONY: all deps test demo bench clean install uninstall
 

@@ -2,12 +2,13 @@
 """ct's benchmark: how exactly the limit holds, and what it costs.
 
 Run as root from the top of the tree (make bench). Every measurement of
-traffic runs on two network namespaces joined by a veth pair that the
-benchmark makes and removes itself; the limited iperf3 client lives in a
-cgroup of its own. The scale section times ct's commands with 1,000 limited
-cgroups, each holding one sleeping process.
+traffic runs on two network namespaces joined by a veth pair, or by a path
+of 20 ms RTT (two TUN devices and bench/delayline), that the benchmark
+makes and removes itself; the limited iperf3 client lives in a cgroup of
+its own. The scale section times ct's commands with 1,000 limited cgroups,
+each holding one sleeping process.
 
-  bench.py                    every section (about 11 minutes)
+  bench.py                    every section (about 21 minutes)
   bench.py --smoke            10mbit cells and costs only, short transfers,
                               ±10% (for make test)
   bench.py --only udp cost    these sections only (--help lists them)
@@ -21,6 +22,7 @@ import argparse
 import collections
 import concurrent.futures
 import json
+import math
 import os
 import re
 import shutil
@@ -29,19 +31,36 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CT = os.environ.get("CT", os.path.join(TOP, "ct"))
 PROGCOST = os.path.join(TOP, "bench", "progcost")
+DELAYLINE = os.path.join(TOP, "bench", "delayline")
 
 # At MTU 1500 a full TCP segment (with timestamps) carries 1448 of its 1500
 # IP bytes; ct counts IP bytes, iperf3 counts payload.
 TCP_IP_PER_PAYLOAD = 1500 / 1448
+TCP_MSS = 1448
 UDP_LEN = 1400
 UDP_IP_PER_PAYLOAD = (UDP_LEN + 28) / UDP_LEN
 
 RATES = ["256kbit", "1mbit", "10mbit", "100mbit", "1gbit"]
+PATH_RATES = ["256kbit", "1mbit", "10mbit", "100mbit"]
+PEER_RATES = ["10mbit", "100mbit"]
+
+# A TCP cell is one transfer of CELL_SECONDS from its start on (6 s in the
+# smoke run); its steady figures are of seconds 3 to the end.
+CELL_SECONDS = 12
+STEADY = slice(2, None)
+
+# The targets of a TCP cell besides its steady rate, and the limits at which
+# each is judged (elsewhere reported).
+FIRST_MAX, FIRST_RATES = 1.10, ("1mbit", "10mbit", "100mbit")
+CV_MAX, CV_RATES = 0.03, ("10mbit", "100mbit")
+# Downloads on the 20 ms path: the wire load and the share resent.
+WIRE_MAX, RTX_MAX, WIRE_RATES = 1.05, 0.02, ("1mbit", "10mbit", "100mbit")
 UNITS = {"kbit": 1e3, "mbit": 1e6, "gbit": 1e9}
 
 
@@ -83,22 +102,41 @@ class Spawned:
             pass
 
 
+# The two paths between the namespaces: the veth pair, and two TUN devices
+# joined by bench/delayline, DELAY_US each way. Per path: the client's and
+# the server's address, and the device's name in both namespaces.
+PATHS = {
+    "veth": ("10.198.0.1", "10.198.0.2", "veth0"),
+    "20ms": ("10.199.0.1", "10.199.0.2", "tun0"),
+}
+DELAY_US = 10_000
+
+
 class Lab:
-    """Two namespaces, A (client) and B (servers), and cgroups for clients."""
+    """Two namespaces, A (client) and B (servers), joined by the paths in
+    PATHS, and cgroups for clients.
+
+    What a measurement sets up beyond processes and cgroups (a qdisc, a
+    device, a route) it undoes by a command it adds to undo; release()
+    runs those, newest first."""
 
     def __init__(self):
         tag = str(os.getpid())
         self.a, self.b = "ctbA" + tag, "ctbB" + tag
-        self.addr_b = "10.198.0.2"
+        self.tun_names = ("ctdA" + tag, "ctdB" + tag)
         self.cgroot = cgroup2_root()
         self.cgroups = []
         self.procs = []
         self.sleepers = []
+        self.undo = []
+        self.delayline = None
+        self.anchors = {}
         for ns in (self.a, self.b):
             run("ip", "netns", "add", ns)
         run("ip", "-n", self.a, "link", "add", "veth0", "type", "veth",
             "peer", "name", "veth0", "netns", self.b)
-        for ns, addr in ((self.a, "10.198.0.1"), (self.b, self.addr_b)):
+        for ns, addr in ((self.a, PATHS["veth"][0]),
+                         (self.b, PATHS["veth"][1])):
             # Each cell's connection starts afresh, not from the RTT and
             # window that TCP cached from the cell before it.
             run("ip", "netns", "exec", ns, "sh", "-c",
@@ -106,6 +144,71 @@ class Lab:
             run("ip", "-n", ns, "link", "set", "lo", "up")
             run("ip", "-n", ns, "addr", "add", addr + "/24", "dev", "veth0")
             run("ip", "-n", ns, "link", "set", "veth0", "up")
+
+    def addr(self, path):
+        """The server's address on path."""
+        return PATHS[path][1]
+
+    def dev(self, path):
+        return PATHS[path][2]
+
+    def use(self, path):
+        """Make path ready: the 20 ms one needs its delay line, started
+        afresh after each release() so that no queue outlives a cell."""
+        if path == "20ms" and self.delayline is None:
+            self.start_delayline()
+
+    def start_delayline(self):
+        p = subprocess.Popen([DELAYLINE, *self.tun_names, str(DELAY_US)],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        self.delayline = p
+        if p.stdout.readline().strip() != "ready":
+            raise RuntimeError("delayline did not start")
+        client, server, dev = PATHS["20ms"]
+        for ns, name, mine, peer in ((self.a, self.tun_names[0], client,
+                                      server),
+                                     (self.b, self.tun_names[1], server,
+                                      client)):
+            run("ip", "link", "set", name, "netns", ns)
+            run("ip", "-n", ns, "link", "set", name, "name", dev)
+            run("ip", "-n", ns, "addr", "add", mine, "peer", peer, "dev",
+                dev)
+            run("ip", "-n", ns, "link", "set", dev, "up")
+
+    def stop_delayline(self):
+        """SIGTERM: delayline closes its devices, which takes them away."""
+        if self.delayline is None:
+            return
+        self.delayline.terminate()
+        try:
+            self.delayline.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.delayline.kill()
+            self.delayline.wait()
+        self.delayline.stdout.close()
+        self.delayline = None
+
+    def anchor(self, ns):
+        """A process that lives in ns, whose /proc/PID/net shows that
+        namespace's counters to the benchmark."""
+        p = self.anchors.get(ns)
+        if p is None:
+            p = subprocess.Popen(["ip", "netns", "exec", ns, "sleep",
+                                  "1000000"], stdin=subprocess.DEVNULL)
+            self.anchors[ns] = p
+            deadline = time.time() + 5
+            while not in_netns(p.pid, ns):
+                if p.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("no process in " + ns)
+                time.sleep(0.01)
+        return p.pid
+
+    def retrans_segs(self, ns):
+        """The namespace's count of TCP segments sent again."""
+        with open("/proc/%d/net/snmp" % self.anchor(ns)) as f:
+            rows = [line.split() for line in f if line.startswith("Tcp:")]
+        return int(rows[1][rows[0].index("RetransSegs")])
 
     def cgroup(self, name, parent=None):
         path = os.path.join(parent or self.cgroot, "ctbench.%d.%s" %
@@ -154,17 +257,32 @@ class Lab:
         time.sleep(0.3)
         return p
 
-    def client(self, cgroup, args):
-        """Start iperf3 in namespace A as a member of cgroup."""
-        return subprocess.Popen(
+    def in_a(self, cgroup, argv):
+        """Start argv in namespace A as a member of cgroup; release()
+        kills it if it is still running."""
+        p = subprocess.Popen(
             ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && '
-             'exec ip netns exec "$@"', "sh", cgroup, self.a, "iperf3",
-             "-c", self.addr_b, "--json"] + args,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             'exec ip netns exec "$@"', "sh", cgroup, self.a] + argv,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        return p
+
+    def client(self, cgroup, args, path="veth", prefix=()):
+        """Start iperf3 in namespace A as a member of cgroup, to the
+        server's address on path; prefix goes before iperf3 (trickle)."""
+        self.use(path)
+        return self.in_a(cgroup, list(prefix) + [
+            "iperf3", "-c", self.addr(path), "--json"] + args)
 
     def release(self):
         """Stop the servers and processes and remove the cgroups made so
-        far, so that no measurement runs beside the leftovers of another."""
+        far, and undo what they set up, so that no measurement runs beside
+        the leftovers of another."""
+        for cmd in reversed(self.undo):
+            run(*cmd, check=False)
+        self.undo = []
+        self.stop_delayline()
         for p in self.procs + self.sleepers:
             p.kill()
             p.wait()
@@ -179,6 +297,9 @@ class Lab:
 
     def close(self):
         self.release()
+        for p in self.anchors.values():
+            p.kill()
+            p.wait()
         for ns in (self.a, self.b):
             run("ip", "netns", "del", ns, check=False)
 
@@ -197,26 +318,161 @@ def ct_entry(cgroup_rel):
     return None
 
 
+class IperfError(RuntimeError):
+    pass
+
+
 def finish(proc, timeout):
     out, err = proc.communicate(timeout=timeout)
     if proc.returncode != 0:
-        raise RuntimeError("iperf3 failed: " + (err or out)[-300:])
-    return json.loads(out)
+        raise IperfError("iperf3 failed: " + (err or out)[-300:])
+    res = json.loads(out)
+    # Under trickle, iperf3 may fail and still exit 0.
+    if "error" in res:
+        raise IperfError("iperf3 failed: " + res["error"])
+    return res
 
 
-def receiver_intervals(result, reverse):
-    """Per-second received bytes, as the receiving side counted them."""
+def receiver_seconds(result, reverse):
+    """Per-second received bytes, as the receiving side counted them, of
+    the whole seconds only (a server's last interval may be a sliver)."""
     if reverse:
-        return [i["sum"]["bytes"] for i in result["intervals"]]
-    server = result.get("server_output_json", {})
-    return [i["sum"]["bytes"] for i in server.get("intervals", [])]
+        intervals = result["intervals"]
+    else:
+        intervals = result.get("server_output_json", {}).get("intervals", [])
+    return [i["sum"]["bytes"] / i["sum"]["seconds"] for i in intervals
+            if i["sum"]["seconds"] >= 0.5]
+
+
+def stream_bytes(result, reverse, steady):
+    """Each flow's received bytes over the steady seconds."""
+    side = result if reverse else result.get("server_output_json", {})
+    flows = collections.defaultdict(int)
+    for i in side.get("intervals", [])[steady]:
+        for n, st in enumerate(i["streams"]):
+            flows[n] += st["bytes"]
+    return [flows[n] for n in sorted(flows)]
+
+
+def jain(xs):
+    """Jain's fairness index: 1 when all shares are equal, 1/n when one
+    flow has everything."""
+    return sum(xs) ** 2 / (len(xs) * sum(x * x for x in xs)) if any(xs) \
+        else 0
+
+
+def cv(xs):
+    """Coefficient of variation (population standard deviation over the
+    mean); none of fewer than 3 seconds, or of nothing."""
+    if len(xs) < 3 or not statistics.mean(xs):
+        return math.nan
+    return statistics.pstdev(xs) / statistics.mean(xs)
+
+
+def tcp_figures(res, reverse, rate, seconds):
+    """One transfer's figures against its limit, all as IP rates: the
+    steady rate and its per-second CV (seconds STEADY), the first second,
+    the sender's retransmitted bytes over the bytes received, and the wire
+    load: what crossed the link (received + retransmitted) over what the
+    limit allows in the transfer's time."""
+    limit = bits(rate)
+    per_s = [b * 8 * TCP_IP_PER_PAYLOAD / limit
+             for b in receiver_seconds(res, reverse)[:seconds]]
+    steady = per_s[STEADY]
+    got = res["end"]["sum_received"]
+    retrans = res["end"]["sum_sent"].get("retransmits", 0)
+    resent = retrans * TCP_MSS
+    return {
+        "ip": statistics.mean(steady),
+        "first": per_s[0],
+        "cv": cv(steady),
+        "retrans": retrans,
+        "rtx": resent / got["bytes"],
+        "wire": (got["bytes"] + resent) * 8 * TCP_IP_PER_PAYLOAD /
+                (limit * got["seconds"]),
+        "jain": jain(stream_bytes(res, reverse, STEADY)),
+    }
+
+
+def cpu_seconds(cgroup):
+    """CPU time of the processes of cgroup and below, so far: cpu.stat's
+    usage_usec, user and system time, with whatever softirq work the
+    kernel did while they ran."""
+    with open(cgroup + "/cpu.stat") as f:
+        for line in f:
+            key, value = line.split()
+            if key == "usage_usec":
+                return int(value) / 1e6
+    raise RuntimeError("no usage_usec in %s/cpu.stat" % cgroup)
+
+
+# ---- the limiters a TCP cell can run under: each sets its limit up for a
+# client in cgroup on path, adds to lab.undo what takes it away, and
+# returns what goes before the client's command.
+
+def limit_ct(lab, cg, rate, path, burst):
+    pid = str(lab.sleeper(cg))
+    ct("limit", pid, rate, *burst)
+    lab.undo.append((CT, "unlimit", pid))
+    return []
+
+
+def htb(lab, ns, dev, rate):
+    """One HTB class at rate, root qdisc of dev, everything in it."""
+    run("tc", "-n", ns, "qdisc", "add", "dev", dev, "root", "handle", "1:",
+        "htb", "default", "1")
+    run("tc", "-n", ns, "class", "add", "dev", dev, "parent", "1:",
+        "classid", "1:1", "htb", "rate", rate)
+
+
+def limit_htb(lab, cg, rate, path, burst):
+    """HTB on the sending side: the server's device's root qdisc."""
+    lab.use(path)
+    lab.undo.append(("tc", "-n", lab.b, "qdisc", "del", "dev", lab.dev(path),
+                     "root"))
+    htb(lab, lab.b, lab.dev(path), rate)
+    return []
+
+
+def limit_ifb(lab, cg, rate, path, burst):
+    """IFB + HTB on the receiving side, as wondershaper does it: what the
+    client's device receives is redirected (u32 matching all, mirred) to
+    an ifb device whose root qdisc is HTB."""
+    lab.use(path)
+    dev = lab.dev(path)
+    lab.undo.append(("ip", "-n", lab.a, "link", "del", IFB))
+    # An ifb's own queue of 32 packets is a fifth of 100mbit x 20 ms; with
+    # it HTB held bbr at 0.73 of its rate and cubic at 0.58. 1000, as a NIC.
+    run("ip", "-n", lab.a, "link", "add", IFB, "txqueuelen", "1000", "type",
+        "ifb")
+    run("ip", "-n", lab.a, "link", "set", IFB, "up")
+    htb(lab, lab.a, IFB, rate)
+    lab.undo.append(("tc", "-n", lab.a, "qdisc", "del", "dev", dev,
+                     "ingress"))
+    run("tc", "-n", lab.a, "qdisc", "add", "dev", dev, "handle", "ffff:",
+        "ingress")
+    run("tc", "-n", lab.a, "filter", "add", "dev", dev, "parent", "ffff:",
+        "protocol", "all", "u32", "match", "u32", "0", "0", "action",
+        "mirred", "egress", "redirect", "dev", IFB)
+    return []
+
+
+def limit_trickle(lab, cg, rate, path, burst):
+    """trickle standalone (-s), -d in its KB/s of 1024 bytes."""
+    return ["trickle", "-s", "-d", "%d" % round(bits(rate) / 8 / 1024)]
+
+
+IFB = "ctbifb"
+TCP_LIMITERS = {"ct": limit_ct, "htb": limit_htb, "ifb": limit_ifb,
+                "trickle": limit_trickle}
 
 
 class Bench:
-    def __init__(self, lab, seconds, omit, burst):
+    def __init__(self, lab, seconds, omit, burst, cell_seconds):
         self.lab = lab
         self.seconds = seconds
         self.omit = omit
+        self.cell_seconds = cell_seconds
         self.burst = ["--burst", burst] if burst else []
         self.port = 5400
 
@@ -225,33 +481,31 @@ class Bench:
         self.lab.server(self.port)
         return self.port
 
-    def tcp_cell(self, rate, direction, cc, flows=1):
+    def tcp_cell(self, rate, direction, cc, flows=1, path="veth",
+                 limiter="ct"):
+        """One iperf3 transfer of cell_seconds, its start included (-O 0),
+        by a client in a cgroup of its own, limited by limiter."""
         lab = self.lab
-        cg = lab.cgroup("%s-%s-%s-%d" % (rate, direction, cc, flows))
-        rel = cg[len(lab.cgroot):]
-        pid = lab.sleeper(cg)
-        ct("limit", str(pid), rate, *self.burst)
+        cg = lab.cgroup("%s-%s-%s-%s-%s-%d" % (limiter, rate, direction, cc,
+                                               path, flows))
+        prefix = TCP_LIMITERS[limiter](lab, cg, rate, path, self.burst)
         port = self.next_port()
         reverse = direction == "down"
-        args = ["-p", str(port), "-t", str(self.seconds), "-O",
-                str(self.omit), "-i", "1", "-C", cc, "-P", str(flows),
+        args = ["-p", str(port), "-t", str(self.cell_seconds), "-O", "0",
+                "-i", "1", "-C", cc, "-P", str(flows),
                 "--get-server-output"] + (["-R"] if reverse else [])
-        res = finish(lab.client(cg, args), self.seconds + 30)
-        entry = ct_entry(rel)
-        ct("unlimit", str(pid))
+        cpu = cpu_seconds(cg)
+        res = finish(lab.client(cg, args, path, prefix),
+                     self.cell_seconds + 30)
+        cpu = cpu_seconds(cg) - cpu
+        entry = ct_entry(cg[len(lab.cgroot):]) if limiter == "ct" else None
         lab.release()
-        end = res["end"]
-        goodput = end["sum_received"]["bits_per_second"]
-        first = receiver_intervals(res, reverse)
-        d = entry["down" if reverse else "up"]
-        return {
-            "goodput": goodput / bits(rate),
-            "ip": goodput * TCP_IP_PER_PAYLOAD / bits(rate),
-            "first_s": first[0] * TCP_IP_PER_PAYLOAD if first else 0,
-            "burst": d["burst_bytes"],
-            "retrans": end["sum_sent"].get("retransmits", 0),
-            "drops": d["dropped_packets"],
-        }
+        c = tcp_figures(res, reverse, rate, self.cell_seconds)
+        c["cpu"] = cpu
+        d = entry["down" if reverse else "up"] if entry else {}
+        c["burst"] = d.get("burst_bytes", 0)
+        c["drops"] = d.get("dropped_packets", 0)
+        return c
 
     def udp_cell(self, rate, direction):
         lab = self.lab
@@ -298,7 +552,7 @@ http {{
     access_log off;
     client_body_temp_path {dir}; proxy_temp_path {dir};
     fastcgi_temp_path {dir}; uwsgi_temp_path {dir}; scgi_temp_path {dir};
-    server {{ listen {addr}:{port}; root {dir}/www; }}
+    server {{ listen {port}; root {dir}/www; }}
 }}
 """
 NGINX_PORT = 8080
@@ -312,13 +566,16 @@ def listening(ns, port):
 
 def nginx(lab, tmp, size):
     """One nginx process in the server namespace, serving a file of size
-    bytes as /file; one process (no master), which lab.release() kills."""
-    os.mkdir(os.path.join(tmp, "www"))
-    with open(os.path.join(tmp, "www", "file"), "wb") as f:
-        f.write(os.urandom(size))
+    bytes as /file (written once in tmp); one process (no master), which
+    lab.release() kills."""
+    www = os.path.join(tmp, "www")
+    if not os.path.isdir(www):
+        os.mkdir(www)
+        with open(os.path.join(www, "file"), "wb") as f:
+            f.write(os.urandom(size))
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(dir=tmp, addr=lab.addr_b, port=NGINX_PORT))
+        f.write(NGINX_CONF.format(dir=tmp, port=NGINX_PORT))
     p = subprocess.Popen(["ip", "netns", "exec", lab.b, "nginx", "-c", conf],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
@@ -370,15 +627,18 @@ def stop_ct_run(proc, home):
         run(CT, "status", check=False)
 
 
-def ct_run_curl(lab, rate):
+def ct_run_curl(lab, rate, path="veth", name=None):
     """curl in the client namespace, started by ct run RATE, downloads the
-    file from nginx: its bytes, curl's time_total, and the limit's burst.
+    file from nginx over path: its bytes, curl's time_total, the limit's
+    burst, and the CPU time of ct run and curl.
 
     ct run is started outside the namespace (ip netns exec remounts /sys,
     and ct needs the cgroup2 tree), from a cgroup of the bench's own, so
     that the cgroup it makes lies below that one."""
-    home = lab.cgroup("run-" + rate)
-    url = "http://%s:%d/file" % (lab.addr_b, NGINX_PORT)
+    home = lab.cgroup(name or "run-" + rate)
+    lab.use(path)
+    url = "http://%s:%d/file" % (lab.addr(path), NGINX_PORT)
+    cpu = cpu_seconds(home)
     proc = subprocess.Popen(
         ["sh", "-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"',
          "sh", home, CT, "run", rate, "--", "ip", "netns", "exec", lab.a,
@@ -406,7 +666,8 @@ def ct_run_curl(lab, rate):
     finally:
         stop_ct_run(proc, home)
     size, seconds = out.split()
-    return int(size), float(seconds), burst
+    # What a removed cgroup used stays counted in its parent's cpu.stat.
+    return int(size), float(seconds), burst, cpu_seconds(home) - cpu
 
 
 def pids_of(cgroup):
@@ -444,14 +705,21 @@ def prog_cost(lab):
     return out
 
 
-def rx_bytes(pid):
-    """What the veth of pid's network namespace has received."""
+def dev_counters(pid, dev, what):
+    """Bytes and packets that dev, in pid's network namespace, has
+    received ("rx") or sent ("tx")."""
     with open("/proc/%d/net/dev" % pid) as f:
         for line in f:
             name, _, counters = line.partition(":")
-            if name.strip() == "veth0":
-                return int(counters.split()[0])
-    raise RuntimeError("no veth0 in the namespace of %d" % pid)
+            if name.strip() == dev:
+                c = [int(x) for x in counters.split()]
+                return (c[0], c[1]) if what == "rx" else (c[8], c[9])
+    raise RuntimeError("no %s in the namespace of %d" % (dev, pid))
+
+
+def rx_bytes(pid):
+    """What the veth of pid's network namespace has received."""
+    return dev_counters(pid, "veth0", "rx")[0]
 
 
 def in_netns(pid, ns):
@@ -561,6 +829,9 @@ def cycle_times(lab, n):
     return statistics.median(ct_t), statistics.median(tool_t)
 
 
+ROW = "%-46s %-8s %-12s %-6s %s"
+
+
 class Report:
     def __init__(self):
         self.rows = []
@@ -571,7 +842,7 @@ class Report:
             self.missed += 1
         mark = {True: "ok", False: "MISSED", None: ""}[ok]
         self.rows.append((what, figure, target, mark, extra))
-        print("%-44s %-12s %-16s %-6s %s" % self.rows[-1], flush=True)
+        print(ROW % self.rows[-1], flush=True)
 
 
 def within(x, tol):
@@ -592,27 +863,96 @@ class Run:
         seconds, omit = (6, 2) if args.smoke else (10, 2)
         self.lab = lab
         self.rep = rep
-        self.bench = Bench(lab, seconds, omit, args.burst)
+        self.bench = Bench(lab, seconds, omit, args.burst,
+                           6 if args.smoke else CELL_SECONDS)
+
+    def rates(self, default):
+        return self.args.rates or default
+
+
+def judged(rate, direction, path, smoke):
+    """Which of a ct cell's figures besides its rate are judged: the
+    first second, the per-second CV (not in the smoke run: a short
+    transfer on a shared machine), the wire load and share resent."""
+    out = set()
+    if rate in FIRST_RATES:
+        out.add("first")
+    if rate in CV_RATES and not smoke:
+        out.add("cv")
+    if path == "20ms" and direction == "down" and rate in WIRE_RATES:
+        out.add("wire")
+    return out
+
+
+def tcp_rows(r, what, c, rate_ok, judge, down):
+    """A cell's rows: the steady rate (or a whole transfer's, when c has
+    "whole") against rate_ok, (lo, hi), or reported when rate_ok is None;
+    then each figure in judge on its own row, the others in the first
+    row's details."""
+    rep = r.rep
+    shown = [("first", "first %.2f" % c["first"]),
+             ("cv", "cv -" if math.isnan(c["cv"]) else "cv %.3f" % c["cv"])]
+    if down:
+        shown += [("wire", "rtx %.1f%% wire %.2f" % (100 * c["rtx"],
+                                                  c["wire"]))]
+    # A CV of fewer than 3 seconds (a short curl download) is no figure.
+    extra = [t for k, t in shown if k not in judge or math.isnan(c[k])]
+    extra += ["drops %d" % c["drops"]] if c.get("drops") else []
+    extra += ["cpu %.2f s" % c["cpu"]]
+    extra += ["tries %d" % c["tries"]] if c.get("tries", 1) > 1 else []
+    label = ": whole IP rate/limit" if "whole" in c else ": IP rate/limit"
+    if rate_ok is None:
+        rep.row(what + label, "%.3f" % c["ip"], "(reported)", None,
+                " ".join(extra))
+    else:
+        lo, hi = rate_ok
+        rep.row(what + label, "%.3f" % c["ip"], range_text(lo, hi),
+                lo <= c["ip"] <= hi, " ".join(extra))
+    if "first" in judge:
+        rep.row("  first second/limit", "%.3f" % c["first"],
+                "<= %.2f" % FIRST_MAX, c["first"] <= FIRST_MAX)
+    if "cv" in judge and not math.isnan(c["cv"]):
+        rep.row("  per-second CV from second 3", "%.3f" % c["cv"],
+                "<= %.2f" % CV_MAX, c["cv"] <= CV_MAX)
+    if "wire" in judge:
+        rep.row("  retransmitted/received", "%.2f%%" % (100 * c["rtx"]),
+                "<= %g%%" % (100 * RTX_MAX), c["rtx"] <= RTX_MAX)
+        rep.row("  wire load", "%.3f" % c["wire"], "<= %.2f" % WIRE_MAX,
+                c["wire"] <= WIRE_MAX)
+
+
+def tolerance(r):
+    return (1 - r.tol, 1 + r.tol)
+
+
+def range_text(lo, hi):
+    if abs((1 - lo) - (hi - 1)) < 1e-9:
+        return "1 ± %g" % round(hi - 1, 6)
+    return "%.2f .. %.2f" % (lo, hi)
 
 
 def tcp_cells(r):
-    rates = ["10mbit"] if r.smoke else r.args.rates or RATES
+    rates = ["10mbit"] if r.smoke else r.rates(RATES)
     ccs = ["bbr"] if r.smoke else ["bbr", "cubic"]
-    tol = r.tol
     for rate in rates:
         for cc in ccs:
             for direction in ("down", "up"):
                 c = r.bench.tcp_cell(rate, direction, cc)
-                r.rep.row("TCP %s %s %s: IP rate/limit" % (
-                    rate, direction, cc), "%.3f" % c["ip"],
-                    "1 ± %g" % tol, within(c["ip"], tol),
-                    "goodput %.3f, retrans %d, drops %d" % (
-                        c["goodput"], c["retrans"], c["drops"]))
-                limit1 = bits(rate) / 8 + c["burst"]
-                r.rep.row("  first second / (1 s + burst)",
-                          "%.3f" % (c["first_s"] / limit1), "<= 1",
-                          c["first_s"] <= limit1,
-                          "%d B, burst %d B" % (c["first_s"], c["burst"]))
+                tcp_rows(r, "TCP %s %s %s" % (rate, direction, cc), c,
+                         tolerance(r),
+                         judged(rate, direction, "veth", r.smoke),
+                         direction == "down")
+
+
+def path_cells(r):
+    """The TCP cells again on the 20 ms path."""
+    for rate in r.rates(PATH_RATES):
+        for cc in ("bbr", "cubic"):
+            for direction in ("down", "up"):
+                c = r.bench.tcp_cell(rate, direction, cc, path="20ms")
+                tcp_rows(r, "TCP %s %s %s 20ms" % (rate, direction, cc), c,
+                         tolerance(r), judged(rate, direction, "20ms", False),
+                         direction == "down")
 
 
 def four_flows(r):
@@ -620,7 +960,8 @@ def four_flows(r):
         c = r.bench.tcp_cell("10mbit", direction, "cubic", flows=4)
         r.rep.row("4 flows 10mbit %s: IP rate/limit" % direction,
                   "%.3f" % c["ip"], "1 ± %g" % r.tol,
-                  within(c["ip"], r.tol), "retrans %d" % c["retrans"])
+                  within(c["ip"], r.tol), "retrans %d, Jain %.3f" % (
+                      c["retrans"], c["jain"]))
 
 
 def two_cgroups(r):
@@ -658,6 +999,7 @@ def udp(r):
 
 
 RUN_RATES = ["8mbit", "40mbit"]
+RUN_RANGE = (0.93, 1.10)    # a whole transfer's rate, its start included
 
 
 def ct_run_rows(r):
@@ -667,15 +1009,212 @@ def ct_run_rows(r):
     try:
         nginx(r.lab, tmp, RUN_FILE_BYTES)
         for rate in RUN_RATES:
-            size, seconds, burst = ct_run_curl(r.lab, rate)
+            size, seconds, burst, _ = ct_run_curl(r.lab, rate)
             if size != RUN_FILE_BYTES:
                 raise RuntimeError("curl got %d bytes of %d" % (
                     size, RUN_FILE_BYTES))
             x = size * 8 / seconds / bits(rate)
+            lo, hi = RUN_RANGE
             r.rep.row("ct run %s curl 12 MB: rate/limit" % rate,
-                      "%.3f" % x, "0.93 .. 1.10", 0.93 <= x <= 1.10,
+                      "%.3f" % x, range_text(lo, hi), lo <= x <= hi,
                       "IP rate %.3f, %.2f s, burst %s B" % (
                           x * TCP_IP_PER_PAYLOAD, seconds, burst))
+    finally:
+        r.lab.release()
+        shutil.rmtree(tmp)
+
+
+class ReceivedSeconds:
+    """The payload bytes that the client's connections to port have
+    received (ss's bytes_received), per second from start() on, asked
+    for by a thread about once a second; each second's rate is the bytes
+    over the time between two answers. stop() leaves out the last answer,
+    whose second the transfer may have ended in."""
+
+    def __init__(self, lab, port):
+        self.cmd = ["ss", "-N", lab.a, "-Htin", "state", "established",
+                    "dport = :%d" % port]
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.samples = []
+
+    def read(self):
+        out = run(*self.cmd, check=False).stdout
+        got = re.findall(r"bytes_received:(\d+)", out)
+        return time.monotonic(), sum(int(x) for x in got) if got else None
+
+    def start(self):
+        self.t0 = time.monotonic()
+        self.samples.append((self.t0, 0))
+        self.thread.start()
+
+    def loop(self):
+        k = 1
+        while not self.stopping.wait(max(0, self.t0 + k - time.monotonic())):
+            t, got = self.read()
+            # Before the connection is up, nothing; after it, the end.
+            if got is None and len(self.samples) > 1:
+                break
+            self.samples.append((t, got or 0))
+            k += 1
+
+    def stop(self):
+        """Bytes per second, per second."""
+        self.stopping.set()
+        self.thread.join()
+        s = self.samples[:-1]
+        return [(b - a) / (tb - ta) for (ta, a), (tb, b) in zip(s, s[1:])]
+
+
+def sender_cc(lab, path, cc):
+    """The congestion control of what the server namespace sends over
+    path (nginx's): a route to the client with congctl, which a child
+    namespace may set where its default may only be an allowed one."""
+    client = PATHS[path][0] + "/32"
+    lab.undo.append(("ip", "-n", lab.b, "route", "del", client, "dev",
+                     lab.dev(path)))
+    run("ip", "-n", lab.b, "route", "replace", client, "dev", lab.dev(path),
+        "congctl", "lock", cc)
+
+
+def curl_limited(lab, rate, path, name):
+    """curl --limit-rate (bytes/s) of the file, in an unlimited cgroup:
+    bytes, time_total, CPU time."""
+    cg = lab.cgroup(name)
+    url = "http://%s:%d/file" % (lab.addr(path), NGINX_PORT)
+    cpu = cpu_seconds(cg)
+    p = lab.in_a(cg, ["curl", "-sS", "--max-time", "120", "--limit-rate",
+                      "%d" % (bits(rate) / 8), "-o", "/dev/null", "-w",
+                      "%{size_download} %{time_total}", url])
+    out, err = p.communicate(timeout=150)
+    if p.returncode != 0:
+        raise RuntimeError("curl: exit %d: %s" % (p.returncode,
+                                                  (err or out)[-300:]))
+    size, seconds = out.split()
+    return int(size), float(seconds), None, cpu_seconds(cg) - cpu
+
+
+def curl_cell(lab, tmp, rate, cc, path, how):
+    """A download of the 12 MB file from nginx, limited by curl's
+    --limit-rate or by ct run. Figures as a TCP cell's, from other counts:
+    the whole transfer's rate (file bytes over curl's time_total), the
+    per-second ones from the connection's bytes_received, retransmissions
+    from the server namespace's RetransSegs."""
+    lab.use(path)
+    sender_cc(lab, path, cc)
+    nginx(lab, tmp, RUN_FILE_BYTES)
+    name = "%s-%s-%s-%s" % (how, rate, cc, path)
+    resent0 = lab.retrans_segs(lab.b)
+    rx = ReceivedSeconds(lab, NGINX_PORT)
+    rx.start()
+    try:
+        if how == "curl":
+            size, seconds, _, cpu = curl_limited(lab, rate, path, name)
+        else:
+            size, seconds, _, cpu = ct_run_curl(lab, rate, path, name)
+    finally:
+        per_s = rx.stop()
+    retrans = lab.retrans_segs(lab.b) - resent0
+    lab.release()
+    if size != RUN_FILE_BYTES:
+        raise RuntimeError("curl got %d bytes of %d" % (size, RUN_FILE_BYTES))
+    limit = bits(rate)
+    per_s = [b * 8 * TCP_IP_PER_PAYLOAD / limit for b in per_s]
+    steady = per_s[STEADY]
+    resent = retrans * TCP_MSS
+    return {
+        "ip": size * 8 * TCP_IP_PER_PAYLOAD / seconds / limit,
+        # A transfer over within its first second had all of it there.
+        "first": per_s[0] if per_s else
+        size * 8 * TCP_IP_PER_PAYLOAD / limit if seconds < 1 else math.nan,
+        "cv": cv(steady),
+        "retrans": retrans,
+        "rtx": resent / size,
+        "wire": (size + resent) * 8 * TCP_IP_PER_PAYLOAD / (limit * seconds),
+        "cpu": cpu,
+        "whole": True,
+    }
+
+
+# The peers' names in the table, in the order they run; --peers picks some.
+PEERS = {
+    "ct": "ct",
+    "htb": "HTB",
+    "ifb": "IFB+HTB",
+    "trickle": "trickle",
+    "curl": "curl",
+    "ctrun": "ct run",
+}
+
+
+TRICKLE_TRIES = 3
+
+
+def peer_tcp_cell(r, rate, cc, path, name):
+    """trickle's select() fails now and then (EINVAL), which ends iperf3:
+    its cell is tried up to TRICKLE_TRIES times, the tries in its details;
+    None when every try failed."""
+    for tries in range(1, TRICKLE_TRIES + 1):
+        try:
+            c = r.bench.tcp_cell(rate, "down", cc, path=path, limiter=name)
+            c["tries"] = tries
+            return c
+        except IperfError:
+            r.lab.release()
+            if name != "trickle":
+                raise
+    return None
+
+
+def peer_rows(r, rate, cc, path, tmp):
+    """One limit: the iperf3 downloads under each limiter, then the curl
+    downloads of the 12 MB file."""
+    picked = r.args.peers or list(PEERS)
+    for name in picked:
+        what = "%s %s %s %s" % (PEERS[name], rate, cc, path)
+        if name in TCP_LIMITERS:
+            c = peer_tcp_cell(r, rate, cc, path, name)
+            if c is None:
+                r.rep.row(what + ": IP rate/limit", "failed", "(reported)",
+                          None, "iperf3 failed %d times" % TRICKLE_TRIES)
+                continue
+        else:
+            c = curl_cell(r.lab, tmp, rate, cc, path, name)
+        if name == "ct":
+            tcp_rows(r, what, c, tolerance(r),
+                     judged(rate, "down", path, False), True)
+        elif name == "ctrun":
+            tcp_rows(r, what, c, RUN_RANGE,
+                     judged(rate, "down", path, False), True)
+        else:
+            tcp_rows(r, what, c, None, set(), True)
+
+
+def flow_rows(r, rate, path):
+    """4 cubic downloads in one cgroup under one limit, by ct and by HTB:
+    their aggregate, and Jain's index of the flows' shares."""
+    for name in ("ct", "htb"):
+        if r.args.peers and name not in r.args.peers:
+            continue
+        c = r.bench.tcp_cell(rate, "down", "cubic", flows=4, path=path,
+                             limiter=name)
+        ours = name == "ct"
+        r.rep.row("%s 4 flows %s %s: IP rate/limit" % (
+            PEERS[name], rate, path), "%.3f" % c["ip"],
+            "1 ± %g" % r.tol if ours else "(reported)",
+            within(c["ip"], r.tol) if ours else None,
+            "Jain %.3f first %.2f rtx %.1f%%" % (
+                c["jain"], c["first"], 100 * c["rtx"]))
+
+
+def peers(r):
+    tmp = tempfile.mkdtemp()
+    try:
+        for path in r.args.paths:
+            for rate in r.rates(PEER_RATES):
+                for cc in ("bbr", "cubic"):
+                    peer_rows(r, rate, cc, path, tmp)
+                flow_rows(r, rate, path)
     finally:
         r.lab.release()
         shutil.rmtree(tmp)
@@ -843,6 +1382,10 @@ Section = collections.namedtuple("Section", "name run smoke about")
 SECTIONS = [
     Section("tcp", tcp_cells, True, "a TCP transfer for each limit, "
             "direction and congestion control (smoke: 10mbit bbr)"),
+    Section("path", path_cells, False, "the TCP cells up to 100mbit on a "
+            "path of 20 ms RTT"),
+    Section("peers", peers, False, "downloads limited by ct and by HTB, "
+            "IFB + HTB, trickle, curl --limit-rate; 4 flows by ct and HTB"),
     Section("flows", four_flows, False, "4 flows under 10mbit"),
     Section("two", two_cgroups, False, "two limited cgroups at once"),
     Section("nested", nested, False, "a limited child in a limited parent"),
@@ -874,6 +1417,12 @@ def parse_args():
     ap.add_argument("--rates", metavar="RATE", nargs="+",
                     help="the TCP cells of these rates only")
     ap.add_argument("--burst", help="ct limit --burst for the TCP cells")
+    ap.add_argument("--paths", metavar="PATH", nargs="+", choices=list(PATHS),
+                    default=["20ms"], help="the paths of the peers section "
+                    "(default: 20ms)")
+    ap.add_argument("--peers", metavar="PEER", nargs="+", choices=list(PEERS),
+                    help="the peers section for these limiters only: %s" %
+                    ", ".join(PEERS))
     ap.add_argument("--tcp-only", metavar="RATE", nargs="+",
                     help="--only tcp --rates RATE...")
     ap.add_argument("--cost-only", action="store_true",
@@ -912,7 +1461,7 @@ def main():
         print("ct benchmark: %s, kernel %s, %d CPUs, %s" % (
             time.strftime("%Y-%m-%d"), os.uname().release, os.cpu_count(),
             args.mode))
-        print("%-44s %-12s %-16s %-6s %s" % ("measurement", "figure",
+        print(ROW % ("measurement", "figure",
                                              "target", "", "details"))
         r = Run(args, lab, rep)
         for section in args.sections:
