@@ -44,7 +44,7 @@ deps:
 	    gcc clang llvm libclang-rt-dev bats bpftool iperf3 iproute2 ethtool python3 valgrind \
 	    nginx curl man-db trickle
 
-test: ct tests/rate_test bench/progcost
+test: ct tests/rate_test bench/progcost bench/delayline
 	bats --tap tests/
 
 demo: ct

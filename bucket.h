@@ -6,7 +6,8 @@
  *
  * Every map has one entry, which the programs address directly, without a
  * lookup call: the map "ct_conf" holds the limits of both directions, and
- * each program has a map "ct_bucket" of its own.  The limit lives apart from
+ * each cgroup_skb program has a map "ct_bucket" of its own; the sock_ops
+ * program shares the download one, where it counts what it did.  The limit lives apart from
  * the buckets so that user space can change it with one map update without
  * overwriting the counters the programs keep.
  *
@@ -81,6 +82,8 @@ struct ct_bucket {
 	__u64 passed_packets;
 	__u64 dropped_bytes;
 	__u64 dropped_packets;
+	__u64 windows;		/* download bucket only: TCP connections whose
+				   receive buffer the sock_ops program set */
 };
 
 #endif

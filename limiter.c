@@ -25,6 +25,9 @@
 _Static_assert(LIMITER_MAX_INNER == CT_MAX_INNER, "inner list sizes differ");
 _Static_assert(CT_DOWN == CT_INGRESS && CT_UP == CT_EGRESS,
     "directions are numbered alike in the maps and in ct");
+_Static_assert(OURS_INGRESS == CT_DOWN && OURS_EGRESS == CT_UP,
+    "each direction's program has the direction's number");
+_Static_assert(LIMITER_NPROGS == OURS_NPROGS, "program counts differ");
 
 #define MAX_QUERY 64			/* the kernel's limit per cgroup and hook */
 
@@ -32,7 +35,7 @@ _Static_assert(CT_DOWN == CT_INGRESS && CT_UP == CT_EGRESS,
 struct objects {
 	int conf;
 	int bucket[2];
-	int prog[2];
+	int prog[OURS_NPROGS];
 };
 
 /* bytes per second in bits -> bytes per nanosecond in 32.32 fixed point,
@@ -162,7 +165,7 @@ write_conf(int conf_fd, const struct limiter_conf *l, struct err *e)
 }
 
 static int
-load_prog(const struct obj *o, const struct ours_dir *d, int conf,
+load_prog(const struct obj *o, const struct ours_prog *d, int conf,
     int bucket, struct err *e)
 {
 	const struct obj_map refs[] = { { OURS_CONF_NAME, conf },
@@ -177,7 +180,7 @@ load_prog(const struct obj *o, const struct ours_dir *d, int conf,
 	if (spec.license == NULL ||
 	    obj_prog(o, d->section, refs, 2, &p, e) < 0)
 		return -1;
-	spec.type = BPF_PROG_TYPE_CGROUP_SKB;
+	spec.type = d->prog_type;
 	/* Only with it may the egress program return "drop and tell TCP". */
 	spec.expected_attach = d->type;
 	spec.name = d->prog_name;
@@ -204,7 +207,7 @@ load_prog(const struct obj *o, const struct ours_dir *d, int conf,
 /* One program to load, and what came of it. */
 struct load {
 	const struct obj *elf;
-	const struct ours_dir *d;
+	const struct ours_prog *d;
 	int conf;
 	int bucket;
 	int fd;
@@ -221,35 +224,37 @@ run_load(void *arg)
 }
 
 /*
- * The verifier's time is most of what ct limit costs, so the two programs
- * are verified at once, the egress one on a second thread.  Without that
- * thread they are verified one after the other.
+ * The verifier's time is most of what ct limit costs, so the two cgroup_skb
+ * programs are verified at once, the egress one on a second thread, and the
+ * small sock_ops program after the ingress one.  Without that thread they
+ * are verified one after the other.
  */
 static int
-load_both(const struct obj *elf, struct objects *o, struct err *e)
+load_all(const struct obj *elf, struct objects *o, struct err *e)
 {
-	struct load l[2];
+	struct load l[OURS_NPROGS];
 	pthread_t up;
 	int threaded;
 
-	for (int d = 0; d < 2; d++) {
-		memset(&l[d], 0, sizeof(l[d]));
-		l[d].elf = elf;
-		l[d].d = &ours_dirs[d];
-		l[d].conf = o->conf;
-		l[d].bucket = o->bucket[d];
+	for (int i = 0; i < OURS_NPROGS; i++) {
+		memset(&l[i], 0, sizeof(l[i]));
+		l[i].elf = elf;
+		l[i].d = &ours_progs[i];
+		l[i].conf = o->conf;
+		l[i].bucket = o->bucket[ours_progs[i].bucket];
 	}
-	threaded = pthread_create(&up, NULL, run_load, &l[CT_UP]) == 0;
-	run_load(&l[CT_DOWN]);
+	threaded = pthread_create(&up, NULL, run_load, &l[OURS_EGRESS]) == 0;
+	run_load(&l[OURS_INGRESS]);
+	run_load(&l[OURS_SOCKOPS]);
 	if (threaded)
 		pthread_join(up, NULL);
 	else
-		run_load(&l[CT_UP]);
-	for (int d = 0; d < 2; d++)
-		o->prog[d] = l[d].fd;
-	for (int d = 0; d < 2; d++)
-		if (l[d].fd < 0) {
-			*e = l[d].e;
+		run_load(&l[OURS_EGRESS]);
+	for (int i = 0; i < OURS_NPROGS; i++)
+		o->prog[i] = l[i].fd;
+	for (int i = 0; i < OURS_NPROGS; i++)
+		if (l[i].fd < 0) {
+			*e = l[i].e;
 			return -1;
 		}
 	return 0;
@@ -278,8 +283,10 @@ pin_all(const char *pins, const struct objects *o, struct err *e)
 	if (pin(o->conf, pins, ours_conf_pin, e) < 0)
 		return -1;
 	for (int d = 0; d < 2; d++)
-		if (pin(o->bucket[d], pins, ours_dirs[d].bucket_pin, e) < 0 ||
-		    pin(o->prog[d], pins, ours_dirs[d].pin, e) < 0)
+		if (pin(o->bucket[d], pins, ours_bucket_pins[d], e) < 0)
+			return -1;
+	for (int i = 0; i < OURS_NPROGS; i++)
+		if (pin(o->prog[i], pins, ours_progs[i].pin, e) < 0)
 			return -1;
 	return 0;
 }
@@ -316,14 +323,15 @@ unpin_all(const char *pins)
 	struct err ignored;
 	int fd, r;
 
+	for (int i = 0; i < OURS_NPROGS; i++) {
+		r = ours_open_prog(pins, i, &fd, &ignored);
+		unpin(pins, ours_progs[i].pin, r, fd, &foreign);
+		if (i == 0)
+			crash_point("unpin-program");
+	}
 	for (int d = 0; d < 2; d++) {
-		const struct ours_dir *dir = &ours_dirs[d];
-
-		r = ours_open_prog(pins, d, &fd, &ignored);
-		unpin(pins, dir->pin, r, fd, &foreign);
-		crash_point("unpin-program");
 		r = ours_open_bucket(pins, d, &fd, NULL, &ignored);
-		unpin(pins, dir->bucket_pin, r, fd, &foreign);
+		unpin(pins, ours_bucket_pins[d], r, fd, &foreign);
 	}
 	r = ours_open_conf(pins, &fd, NULL, &ignored);
 	unpin(pins, ours_conf_pin, r, fd, &foreign);
@@ -359,22 +367,33 @@ limiter_unpin_all(const char *root, int *count, struct err *e)
 	return 0;
 }
 
-static int
-attach_both(int cgroup_fd, const int progs[2], struct err *e)
+/* The crash point after program i is attached, named in full so that the
+ * crash test finds every point in the sources. */
+static void
+attached_point(int i)
 {
-	for (int d = 0; d < 2; d++) {
-		if (bpf_prog_attach(progs[d], cgroup_fd, ours_dirs[d].type,
+	if (i == OURS_INGRESS)
+		crash_point("attach-ingress");
+	else if (i == OURS_EGRESS)
+		crash_point("attach-egress");
+	else
+		crash_point("attach-sockops");
+}
+
+static int
+attach_all(int cgroup_fd, const int progs[OURS_NPROGS], struct err *e)
+{
+	for (int i = 0; i < OURS_NPROGS; i++) {
+		if (bpf_prog_attach(progs[i], cgroup_fd, ours_progs[i].type,
 		    BPF_F_ALLOW_MULTI) == 0) {
-			crash_point(d == CT_DOWN ? "attach-ingress" :
-			    "attach-egress");
+			attached_point(i);
 			continue;
 		}
 		errnof(e, "cannot attach %s to the cgroup%s",
-		    ours_dirs[d].prog_name, errno == E2BIG ?
+		    ours_progs[i].prog_name, errno == E2BIG ?
 		    " (it already has 64 programs on this hook)" : "");
-		if (d == CT_UP)
-			bpf_prog_detach(progs[CT_DOWN], cgroup_fd,
-			    ours_dirs[CT_DOWN].type);
+		while (i-- > 0)
+			bpf_prog_detach(progs[i], cgroup_fd, ours_progs[i].type);
 		return -1;
 	}
 	return 0;
@@ -384,7 +403,7 @@ static void
 close_objects(struct objects *o)
 {
 	int *fds[] = { &o->conf, &o->bucket[0], &o->bucket[1], &o->prog[0],
-	    &o->prog[1] };
+	    &o->prog[1], &o->prog[2] };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0)
@@ -395,7 +414,7 @@ int
 limiter_attach(int cgroup_fd, const char *pins, const struct limiter_conf *l,
     struct err *e)
 {
-	struct objects o = { -1, { -1, -1 }, { -1, -1 } };
+	struct objects o = { -1, { -1, -1 }, { -1, -1, -1 } };
 	struct obj elf;
 	int ret = -1;
 
@@ -403,7 +422,7 @@ limiter_attach(int cgroup_fd, const char *pins, const struct limiter_conf *l,
 		return -1;
 	if (create_maps(&o, e) < 0 || write_conf(o.conf, l, e) < 0)
 		goto out;
-	if (load_both(&elf, &o, e) < 0)
+	if (load_all(&elf, &o, e) < 0)
 		goto out;
 	crash_point("attach-loaded");
 	/* Pinned before attached: an attachment is never without its pin. */
@@ -412,7 +431,7 @@ limiter_attach(int cgroup_fd, const char *pins, const struct limiter_conf *l,
 		goto out;
 	}
 	crash_point("attach-pinned");
-	if (attach_both(cgroup_fd, o.prog, e) < 0) {
+	if (attach_all(cgroup_fd, o.prog, e) < 0) {
 		unpin_all(pins);
 		goto out;
 	}
@@ -436,6 +455,18 @@ limiter_update(const char *pins, const struct limiter_conf *l, struct err *e)
 	return ret;
 }
 
+/* The crash point after program i is detached; see attached_point(). */
+static void
+detached_point(int i)
+{
+	if (i == OURS_INGRESS)
+		crash_point("detach-ingress");
+	else if (i == OURS_EGRESS)
+		crash_point("detach-egress");
+	else
+		crash_point("detach-sockops");
+}
+
 int
 limiter_detach(int cgroup_fd, const char *pins, struct notes *n,
     struct err *e)
@@ -443,20 +474,20 @@ limiter_detach(int cgroup_fd, const char *pins, struct notes *n,
 	const char *foreign;
 	int failed = 0;
 
-	for (int d = 0; d < 2; d++) {
+	for (int i = 0; i < OURS_NPROGS; i++) {
 		int fd;
 
-		if (ours_open_prog(pins, d, &fd, e) < 0)
+		if (ours_open_prog(pins, i, &fd, e) < 0)
 			return -1;
 		if (fd < 0)
 			continue;	/* never pinned, or already removed */
 		if (cgroup_fd >= 0 && bpf_prog_detach(fd, cgroup_fd,
-		    ours_dirs[d].type) < 0 && errno != ENOENT) {
-			errnof(e, "cannot detach %s", ours_dirs[d].prog_name);
+		    ours_progs[i].type) < 0 && errno != ENOENT) {
+			errnof(e, "cannot detach %s", ours_progs[i].prog_name);
 			failed = 1;
 		}
 		close(fd);
-		crash_point(d == CT_DOWN ? "detach-ingress" : "detach-egress");
+		detached_point(i);
 	}
 	if (failed)
 		return -1;
@@ -502,15 +533,15 @@ uses(const struct prog_ids *ids, uint32_t conf, uint32_t bucket)
 }
 
 /*
- * The id of d's pinned program if it is ct's, 0 when there is no pin.  A
+ * The id of program i's pin if it is ct's, 0 when there is no pin.  A
  * program that uses the two maps pinned beside it (of ids conf and bucket,
  * already judged) is known to be ct's without asking about its maps.
  */
 static int
-read_prog(const char *pins, int d, uint32_t conf, uint32_t bucket,
+read_prog(const char *pins, int i, uint32_t conf, uint32_t bucket,
     uint32_t *id, struct err *e)
 {
-	const char *name = ours_dirs[d].pin;
+	const char *name = ours_progs[i].pin;
 	struct prog_ids ids;
 	int fd, ours;
 
@@ -519,7 +550,7 @@ read_prog(const char *pins, int d, uint32_t conf, uint32_t bucket,
 		return -1;
 	if (fd < 0)
 		return 0;	/* no pin */
-	ours = ours_prog_looks(fd, d, &ids) &&
+	ours = ours_prog_looks(fd, i, &ids) &&
 	    (uses(&ids, conf, bucket) || ours_prog_maps(&ids));
 	close(fd);
 	if (!ours)
@@ -529,15 +560,15 @@ read_prog(const char *pins, int d, uint32_t conf, uint32_t bucket,
 	return 0;
 }
 
-/* Look at every program attached to the cgroup for direction d: which of
- * them are ct's, and whether the pinned one (id, or 0) is among them. */
+/* Look at every program attached to the cgroup on program d's hook: which
+ * of them are ct's, and whether the pinned one (id, or 0) is among them. */
 static int
 query_ours(int cgroup_fd, int d, uint32_t pinned_id, struct limiter_view *v,
     struct err *e)
 {
 	uint32_t ids[MAX_QUERY], n = MAX_QUERY;
 
-	if (bpf_prog_query(cgroup_fd, ours_dirs[d].type, ids, &n) < 0)
+	if (bpf_prog_query(cgroup_fd, ours_progs[d].type, ids, &n) < 0)
 		return errnof(e, "cannot query the cgroup's programs");
 	for (uint32_t i = 0; i < n; i++) {
 		int fd;
@@ -570,24 +601,43 @@ limiter_inspect(int cgroup_fd, const char *pins, struct limiter_view *v,
 	for (int d = 0; d < 2; d++)
 		bucket[d] = read_bucket(pins, d, &v->stats[d]);
 	v->have_stats = bucket[CT_DOWN] != 0 && bucket[CT_UP] != 0;
-	for (int d = 0; d < 2; d++) {
-		if (read_prog(pins, d, conf, bucket[d], &prog, e) < 0)
+	for (int i = 0; i < OURS_NPROGS; i++) {
+		if (read_prog(pins, i, conf, bucket[ours_progs[i].bucket],
+		    &prog, e) < 0)
 			return -1;
-		v->pinned[d] = prog != 0;
+		v->pinned[i] = prog != 0;
 		if (cgroup_fd >= 0 &&
-		    query_ours(cgroup_fd, d, prog, v, e) < 0)
+		    query_ours(cgroup_fd, i, prog, v, e) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 int
+limiter_complete(const struct limiter_view *v)
+{
+	for (int i = 0; i < LIMITER_NPROGS; i++)
+		if (!v->attached[i])
+			return 0;
+	return 1;
+}
+
+int
+limiter_running(const struct limiter_view *v)
+{
+	for (int i = 0; i < LIMITER_NPROGS; i++)
+		if (v->running[i] == 0)
+			return 0;
+	return 1;
+}
+
+int
 limiter_sweep(int cgroup_fd, int *count, struct err *e)
 {
-	for (int d = 0; d < 2; d++) {
+	for (int d = 0; d < OURS_NPROGS; d++) {
 		uint32_t ids[MAX_QUERY], n = MAX_QUERY;
 
-		if (bpf_prog_query(cgroup_fd, ours_dirs[d].type, ids, &n) < 0)
+		if (bpf_prog_query(cgroup_fd, ours_progs[d].type, ids, &n) < 0)
 			return errnof(e, "cannot query the cgroup's programs");
 		for (uint32_t i = 0; i < n; i++) {
 			int fd = bpf_prog_fd_by_id(ids[i]), failed = 0;
@@ -596,12 +646,12 @@ limiter_sweep(int cgroup_fd, int *count, struct err *e)
 				continue;	/* gone meanwhile */
 			if (ours_prog(fd, d)) {
 				if (bpf_prog_detach(fd, cgroup_fd,
-				    ours_dirs[d].type) == 0)
+				    ours_progs[d].type) == 0)
 					(*count)++;
 				else if (errno != ENOENT)
 					failed = errnof(e, "cannot detach "
 					    "orphan %s (id %u)",
-					    ours_dirs[d].prog_name, ids[i]);
+					    ours_progs[d].prog_name, ids[i]);
 			}
 			close(fd);
 			if (failed)

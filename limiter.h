@@ -1,8 +1,10 @@
 /*
  * One limited cgroup as the kernel holds it: three maps (the limit, and a
- * bucket for each direction), two programs attached to the cgroup, and their
- * five pins in one directory of the bpffs, from which any later ct finds
- * exactly those objects again.  This is the only module that knows what ct
+ * bucket for each direction), three programs attached to the cgroup (one
+ * cgroup_skb program per direction, and a sock_ops program that sizes the
+ * receive window of its TCP connections), and their six pins in one
+ * directory of the bpffs, from which any later ct finds exactly those
+ * objects again.  This is the only module that knows what ct
  * loads into the kernel; it takes limits in bits and bytes, never as text.
  */
 #ifndef CT_LIMITER_H
@@ -36,12 +38,16 @@ struct dir_stats {
 	uint64_t dropped_packets;
 };
 
+#define LIMITER_NPROGS 3	/* ingress, egress, sock_ops */
+
 /* What the kernel holds for one cgroup, judged by the kernel alone. */
 struct limiter_view {
-	int pinned[2];		/* the program's pin exists and is ct's */
-	int attached[2];	/* and the cgroup has that program attached */
-	int running[2];		/* how many of ct's programs the cgroup has,
-				   pinned or not */
+	int pinned[LIMITER_NPROGS];	/* the program's pin exists and is
+					   ct's */
+	int attached[LIMITER_NPROGS];	/* and the cgroup has that program
+					   attached */
+	int running[LIMITER_NPROGS];	/* how many of ct's programs of that
+					   kind the cgroup has, pinned or not */
 	int have_stats;		/* stats were read from the pinned buckets */
 	struct dir_stats stats[2];
 };
@@ -75,6 +81,11 @@ int limiter_detach(int cgroup_fd, const char *pins, struct notes *n,
 /* What the kernel holds for the pins and the cgroup (-1: not asked). */
 int limiter_inspect(int cgroup_fd, const char *pins, struct limiter_view *v,
     struct err *e);
+/* Whether the view has every program pinned and attached. */
+int limiter_complete(const struct limiter_view *v);
+/* Whether the cgroup runs one of ct's programs of every kind, pinned or
+ * not. */
+int limiter_running(const struct limiter_view *v);
 
 /*
  * Detach every program of ct's attached to cgroup_fd; how many is added to

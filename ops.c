@@ -200,7 +200,7 @@ enforce(struct txn *t, struct reg_cgroup *rc, struct err *e)
 		return -1;
 	nest_conf(&t->reg, rc, &conf);
 	r = limiter_inspect(fd, rc->pins, &v, e);
-	if (r == 0 && v.attached[CT_DOWN] && v.attached[CT_UP]) {
+	if (r == 0 && limiter_complete(&v)) {
 		r = limiter_update(rc->pins, &conf, e);
 	} else if (r == 0) {
 		if (v.pinned[CT_DOWN] || v.pinned[CT_UP])

@@ -10,11 +10,18 @@
 #include "ours.h"
 #include "policy.h"
 
-const struct ours_dir ours_dirs[2] = {
-	[CT_DOWN] = { "ct_ingress", "cgroup_skb/ingress", POLICY_PIN_INGRESS,
-	    POLICY_PIN_BUCKET_DOWN, BPF_CGROUP_INET_INGRESS },
-	[CT_UP] = { "ct_egress", "cgroup_skb/egress", POLICY_PIN_EGRESS,
-	    POLICY_PIN_BUCKET_UP, BPF_CGROUP_INET_EGRESS },
+const struct ours_prog ours_progs[OURS_NPROGS] = {
+	[OURS_INGRESS] = { "ct_ingress", "cgroup_skb/ingress", POLICY_PIN_INGRESS,
+	    BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, CT_DOWN },
+	[OURS_EGRESS] = { "ct_egress", "cgroup_skb/egress", POLICY_PIN_EGRESS,
+	    BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS, CT_UP },
+	[OURS_SOCKOPS] = { "ct_sockops", "sockops", POLICY_PIN_SOCKOPS,
+	    BPF_PROG_TYPE_SOCK_OPS, BPF_CGROUP_SOCK_OPS, CT_DOWN },
+};
+
+const char *const ours_bucket_pins[2] = {
+	[CT_DOWN] = POLICY_PIN_BUCKET_DOWN,
+	[CT_UP] = POLICY_PIN_BUCKET_UP,
 };
 
 const char ours_conf_pin[] = POLICY_PIN_CONF;
@@ -63,7 +70,7 @@ count_map(uint32_t id, int *conf, int *bucket)
 }
 
 int
-ours_prog_looks(int prog_fd, int dir, struct prog_ids *ids)
+ours_prog_looks(int prog_fd, int prog, struct prog_ids *ids)
 {
 	struct bpf_prog_info info;
 	uint32_t map_ids[4] = { 0 };	/* filled by the kernel */
@@ -72,8 +79,8 @@ ours_prog_looks(int prog_fd, int dir, struct prog_ids *ids)
 	info.nr_map_ids = 4;
 	info.map_ids = (uint64_t)(uintptr_t)map_ids;
 	if (bpf_prog_info(prog_fd, &info) < 0 ||
-	    info.type != BPF_PROG_TYPE_CGROUP_SKB ||
-	    strcmp(info.name, ours_dirs[dir].prog_name) != 0 ||
+	    info.type != ours_progs[prog].prog_type ||
+	    strcmp(info.name, ours_progs[prog].prog_name) != 0 ||
 	    info.nr_map_ids != 2)
 		return 0;
 	ids->id = info.id;
@@ -93,11 +100,11 @@ ours_prog_maps(const struct prog_ids *ids)
 }
 
 int
-ours_prog(int prog_fd, int dir)
+ours_prog(int prog_fd, int prog)
 {
 	struct prog_ids ids;
 
-	return ours_prog_looks(prog_fd, dir, &ids) && ours_prog_maps(&ids);
+	return ours_prog_looks(prog_fd, prog, &ids) && ours_prog_maps(&ids);
 }
 
 int
@@ -135,13 +142,13 @@ judge(int ours, const char *pins, const char *name, int *fd, struct err *e)
 }
 
 int
-ours_open_prog(const char *pins, int dir, int *fd, struct err *e)
+ours_open_prog(const char *pins, int prog, int *fd, struct err *e)
 {
-	const char *name = ours_dirs[dir].pin;
+	const char *name = ours_progs[prog].pin;
 
 	if (ours_open_pin(pins, name, fd, e) < 0)
 		return -1;
-	return judge(*fd < 0 || ours_prog(*fd, dir), pins, name, fd, e);
+	return judge(*fd < 0 || ours_prog(*fd, prog), pins, name, fd, e);
 }
 
 int
@@ -157,7 +164,7 @@ int
 ours_open_bucket(const char *pins, int dir, int *fd, uint32_t *id,
     struct err *e)
 {
-	const char *name = ours_dirs[dir].bucket_pin;
+	const char *name = ours_bucket_pins[dir];
 
 	if (ours_open_pin(pins, name, fd, e) < 0)
 		return -1;

@@ -15,16 +15,25 @@
 #define OURS_CONF_NAME "ct_conf"
 #define OURS_BUCKET_NAME "ct_bucket"
 
-/* One direction's program, and the bucket map it alone uses. */
-struct ours_dir {
+/* ct's programs, as indexes of ours_progs; the first two are CT_DOWN and
+ * CT_UP, the cgroup_skb program of each direction. */
+#define OURS_INGRESS 0
+#define OURS_EGRESS 1
+#define OURS_SOCKOPS 2
+#define OURS_NPROGS 3
+
+/* One of ct's programs, and the bucket map it uses. */
+struct ours_prog {
 	const char *prog_name;		/* as bpftool shows it */
 	const char *section;		/* in bpf_prog.c */
 	const char *pin;		/* the program's pin */
-	const char *bucket_pin;		/* its bucket's pin */
+	enum bpf_prog_type prog_type;
 	enum bpf_attach_type type;
+	int bucket;			/* CT_DOWN or CT_UP */
 };
 
-extern const struct ours_dir ours_dirs[2];	/* CT_DOWN, CT_UP */
+extern const struct ours_prog ours_progs[OURS_NPROGS];
+extern const char *const ours_bucket_pins[2];	/* CT_DOWN, CT_UP */
 extern const char ours_conf_pin[];
 
 /* A program's id and the ids of its two maps. */
@@ -34,14 +43,14 @@ struct prog_ids {
 };
 
 /*
- * Whether prog_fd has the type and name of ct's program for dir and two
+ * Whether prog_fd has the type and name of ct's program prog (OURS_*) and two
  * maps; if so, its ids.  Half the judgement: the maps must be ct's too.
  */
-int ours_prog_looks(int prog_fd, int dir, struct prog_ids *ids);
+int ours_prog_looks(int prog_fd, int prog, struct prog_ids *ids);
 /* Whether the maps of these ids are one limit map and one bucket of ct's. */
 int ours_prog_maps(const struct prog_ids *ids);
 /* Both halves. */
-int ours_prog(int prog_fd, int dir);
+int ours_prog(int prog_fd, int prog);
 
 /*
  * The program, limit map or bucket map pinned in pins, opened into *fd if
@@ -49,7 +58,7 @@ int ours_prog(int prog_fd, int dir);
  * something else is an error, and ct neither uses nor removes it.  A map's
  * id goes to *id unless id is NULL.
  */
-int ours_open_prog(const char *pins, int dir, int *fd, struct err *e);
+int ours_open_prog(const char *pins, int prog, int *fd, struct err *e);
 /* The object pinned as pins/name, whatever it is; -1 in *fd for none. */
 int ours_open_pin(const char *pins, const char *name, int *fd,
     struct err *e);

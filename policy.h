@@ -31,12 +31,13 @@ uint64_t policy_default_burst(uint64_t rate_bits, int dir);
 /*
  * Pins: one directory per limited cgroup, named by the cgroup's id, in
  * POLICY_PIN_DIR under the bpffs (mounted on POLICY_BPFFS when none is).
- * Each holds the two programs and the three maps of that cgroup.
+ * Each holds the three programs and the three maps of that cgroup.
  */
 #define POLICY_BPFFS "/sys/fs/bpf"
 #define POLICY_PIN_DIR "ct"
 #define POLICY_PIN_INGRESS "ingress"
 #define POLICY_PIN_EGRESS "egress"
+#define POLICY_PIN_SOCKOPS "sockops"
 #define POLICY_PIN_CONF "conf"
 #define POLICY_PIN_BUCKET_DOWN "bucket_down"
 #define POLICY_PIN_BUCKET_UP "bucket_up"

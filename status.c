@@ -58,9 +58,8 @@ collect(const struct txn *t, const struct reg_cgroup *rc,
 	if (!es->v.have_stats)
 		memset(es->v.stats, 0, sizeof(es->v.stats));
 	/* What the kernel holds decides, pinned or not. */
-	es->attached = es->v.running[CT_DOWN] && es->v.running[CT_UP];
-	es->unpinned = es->attached && !(es->v.attached[CT_DOWN] &&
-	    es->v.attached[CT_UP]);
+	es->attached = limiter_running(&es->v);
+	es->unpinned = es->attached && !limiter_complete(&es->v);
 	es->alive = malloc(rc->npids ? rc->npids : 1);
 	for (size_t p = 0; es->alive != NULL && p < rc->npids; p++)
 		es->alive[p] = proc_is(rc->pids[p].pid, rc->pids[p].start);

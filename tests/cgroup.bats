@@ -22,7 +22,7 @@ expect_refused_unchanged() {
     svc=$(new_cgroup)
     rel=$(cg_rel "$svc")
     limit_ok --cgroup "$rel" 5mbit
-    expect_ct_pair "$svc"
+    expect_ct_progs "$svc"
     expect_pins "$svc"
     load_status
     expect_status_value "$rel" owner cgroup
@@ -34,12 +34,12 @@ expect_refused_unchanged() {
     pid=$SPAWNED
     limit_ok "$pid" --up 1mbit
     unlimit_ok "$pid"
-    expect_ct_pair "$svc"
+    expect_ct_progs "$svc"
     run --separate-stderr "$CT" unlimit "$pid"
     expect_exit 0
     [[ $stderr == *"belongs to the cgroup"*"--cgroup $rel"* ]] ||
         fail "unlimit of a pid in a cgroup's own limit did not say whose it is:" "$stderr"
-    expect_ct_pair "$svc"
+    expect_ct_progs "$svc"
     load_status
     expect_status_rates "$rel" 5000000 1000000
 
@@ -60,8 +60,8 @@ expect_refused_unchanged() {
     limit_ok "$pid" 2mbit
     remove_at_teardown "$svc/ct-$pid"
     limit_ok --isolate "$pid" 3mbit
-    expect_ct_pair "$svc"
-    expect_ct_pair "$svc/ct-$pid"
+    expect_ct_progs "$svc"
+    expect_ct_progs "$svc/ct-$pid"
     load_status
     expect_status_value "$rel" owner cgroup
     expect_status_rates "$rel" 2000000 2000000
@@ -73,7 +73,7 @@ expect_refused_unchanged() {
     unit=$parent/ct-test-$$.service
     mkdir "$unit"
     limit_ok --unit "ct-test-$$.service" --down 3mbit
-    expect_ct_pair "$unit"
+    expect_ct_progs "$unit"
     load_status
     expect_status_rates "$(cg_rel "$unit")" 3000000 0
 
@@ -106,7 +106,7 @@ expect_refused_unchanged() {
     expect_refused_unchanged 2 limit --cgroup "$rel" --isolate 1mbit
     expect_refused_unchanged 2 limit --cgroup "$rel" 1mbit 2mbit
     expect_refused_unchanged 2 unlimit --cgroup "$rel/../x"
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
 }
 
 @test "a cgroup limited by path is dropped by the next ct once it is removed" {
@@ -134,7 +134,7 @@ expect_refused_unchanged() {
     line=${line/\/usr\/local\/sbin\/ct/$CT}
     run --separate-stderr sh -c "$line"
     expect_exit 0
-    expect_ct_pair "$svc"
+    expect_ct_progs "$svc"
     load_status
     expect_status_value "$(cg_rel "$svc")" owner cgroup
 }

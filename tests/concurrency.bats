@@ -53,9 +53,9 @@ expect_status_paths() {
     done
     release_jobs
     for cg in "${cgs[@]}"; do
-        expect_ct_pair "$cg"
+        expect_ct_progs "$cg"
     done
-    expect_loaded_count $((2 * N))
+    expect_loaded_count $((PROGS_PER_LIMIT * N))
     expect_status_paths "${rels[@]}"
     for ((i = 0; i < N; i++)); do
         expect_status_value "${rels[i]}" down rate_bits $(((i + 1) * 1000000))
@@ -74,7 +74,7 @@ expect_status_paths() {
     expect_status_value --doc cgroups "[]"
 }
 
-@test "16 concurrent limits of processes sharing one cgroup attach one pair" {
+@test "16 concurrent limits of processes sharing one cgroup attach one set of programs" {
     local cg rel i
     local -a pids
     JOBS=() JOB_CMDS=()
@@ -89,8 +89,8 @@ expect_status_paths() {
         ct_bg limit "${pids[i]}" 10mbit
     done
     release_jobs
-    expect_ct_pair "$cg"
-    expect_loaded_count 2
+    expect_ct_progs "$cg"
+    expect_loaded_count $PROGS_PER_LIMIT
     load_status
     expect_status_value --sort "$rel" pids '*' pid "$(int_list "${pids[@]}")"
 

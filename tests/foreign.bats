@@ -32,9 +32,9 @@ teardown() {
         bpftool cgroup detach "$CG" egress pinned "$pin" 2>/dev/null || true
         rm -f "$pin"
     done
-    for hook in ingress egress; do
-        [[ -e $PAIR_DIR/ct_$hook ]] || continue
-        bpftool cgroup detach "$CG" "$hook" pinned "$PAIR_DIR/ct_$hook" 2>/dev/null || true
+    for hook in ingress egress sock_ops; do
+        [[ -e $PAIR_DIR/ct_${hook/_/} ]] || continue
+        bpftool cgroup detach "$CG" "$hook" pinned "$PAIR_DIR/ct_${hook/_/}" 2>/dev/null || true
     done
     rm -rf "$PAIR_DIR"
     common_teardown
@@ -61,7 +61,7 @@ only_loaded() {
 @test "a foreign program survives limit and unlimit" {
     attach_foreign multi
     limit_ok "$PID" 10mbit
-    expect_ct_pair "$CG"
+    expect_ct_progs "$CG"
     expect_foreign multi
     unlimit_ok "$PID"
     expect_no_ct_on "$CG"
@@ -72,7 +72,7 @@ only_loaded() {
 @test "a foreign program survives cleanup" {
     attach_foreign multi
     limit_ok "$PID" 10mbit
-    expect_ct_pair "$CG"
+    expect_ct_progs "$CG"
     run --separate-stderr "$CT" cleanup
     expect_exit 0
     expect_no_ct_on "$CG"
@@ -83,7 +83,7 @@ only_loaded() {
 @test "a foreign program survives the cleanup of an orphan next to it" {
     attach_foreign multi
     limit_ok "$PID" 10mbit
-    expect_ct_pair "$CG"
+    expect_ct_progs "$CG"
     rm -rf "$CT_RUN"
     run --separate-stderr "$CT" cleanup
     expect_exit 0
@@ -110,7 +110,7 @@ only_loaded() {
     impostor=$(loaded_rows prog pinned "$IMPOSTOR_PIN" | awk '{ print $1 }')
     bpftool cgroup attach "$CG" egress pinned "$IMPOSTOR_PIN" multi
     limit_ok "$PID" 10mbit
-    expect_eq "ct programs on $CG" 3 "$(ct_progs_on "$CG" | wc -l)"
+    expect_eq "ct programs on $CG" 4 "$(ct_progs_on "$CG" | wc -l)"
 
     rm -rf "$CT_RUN"
     run --separate-stderr "$CT" cleanup
@@ -121,27 +121,27 @@ only_loaded() {
         fail "expected only the impostor $impostor loaded, found:" "$(ct_loaded_progs)"
 }
 
-# ---- an impostor pair: ct_ingress and ct_egress with two maps of their own
-# named ct_conf and ct_bucket, which only the maps' value size tells apart
-# from ct's (tests/impostor_prog.c)
+# ---- impostors: ct_ingress, ct_egress and ct_sockops with two maps of their
+# own named ct_conf and ct_bucket, which only the maps' value size tells apart
+# from ct's (tests/impostor_prog.c); "the pair" for short
 
-# attach_pair: load the pair, pinned in $PAIR_DIR, and attach it (multi) to
-# $CG; PAIR_IDS holds the two programs' ids
+# attach_pair: load the impostors, pinned in $PAIR_DIR, and attach them
+# (multi) to $CG; PAIR_IDS holds the three programs' ids
 attach_pair() {
     local hook
     bpftool prog loadall "$BATS_FILE_TMPDIR/impostor_pair.o" "$PAIR_DIR" || return
-    for hook in ingress egress; do
-        bpftool cgroup attach "$CG" "$hook" pinned "$PAIR_DIR/ct_$hook" multi || return
-        PAIR_IDS+=" $(loaded_rows prog pinned "$PAIR_DIR/ct_$hook" | awk '{ print $1 }')"
+    for hook in ingress egress sock_ops; do
+        bpftool cgroup attach "$CG" "$hook" pinned "$PAIR_DIR/ct_${hook/_/}" multi || return
+        PAIR_IDS+=" $(loaded_rows prog pinned "$PAIR_DIR/ct_${hook/_/}" | awk '{ print $1 }')"
     done
     expect_pair
 }
 
-# expect_pair: both programs of the pair are still attached to $CG
+# expect_pair: the three impostors are still attached to $CG
 expect_pair() {
     local ids=($PAIR_IDS)
-    expect_eq "impostor pair on $CG" \
-        "${ids[0]} ct_ingress cgroup_inet_ingress multi ${ids[1]} ct_egress cgroup_inet_egress multi" \
+    expect_eq "impostors on $CG" \
+        "${ids[0]} ct_ingress cgroup_inet_ingress multi ${ids[1]} ct_egress cgroup_inet_egress multi ${ids[2]} ct_sockops cgroup_sock_ops multi" \
         "$(cg_progs "$CG" | awk -v ids="$PAIR_IDS " 'index(ids, " " $1 " ")' | xargs)" ||
         fail "bpftool cgroup show:" "$(bpftool cgroup show "$CG")"
 }
@@ -151,13 +151,15 @@ own_progs() {
     ct_progs_on "$CG" | awk -v ids="$PAIR_IDS " '!index(ids, " " $1 " ")'
 }
 
-# expect_own_pair: ct's own pair, the one it pinned, is attached to $CG beside the impostors
+# expect_own_pair: ct's own programs, the ones it pinned, are attached to $CG beside
+# the impostors
 expect_own_pair() {
-    local dir hook want=()
+    local dir hook pin want=()
     dir=$CT_PINS/$(cg_id "$CG")
-    for hook in ingress egress; do
-        want+=("$(loaded_rows prog pinned "$dir/$hook" | awk '{ print $1 }')" "ct_$hook" \
-            "cgroup_inet_$hook" multi)
+    for hook in inet_ingress inet_egress sock_ops; do
+        pin=${hook#inet_} pin=${pin/_/}
+        want+=("$(loaded_rows prog pinned "$dir/$pin" 2>/dev/null | awk '{ print $1 }')" \
+            "ct_$pin" "cgroup_$hook" multi)
     done
     expect_eq "ct's own programs on $CG" "${want[*]}" "$(own_progs | xargs)" ||
         fail "bpftool cgroup show:" "$(bpftool cgroup show "$CG")"

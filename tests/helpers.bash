@@ -33,6 +33,8 @@ CT_PINS=$BPFFS/$(policy_value POLICY_PIN_DIR)
 BURST_FLOOR_DOWN=$(policy_value POLICY_BURST_FLOOR_DOWN)
 BURST_FLOOR_UP=$(policy_value POLICY_BURST_FLOOR_UP)
 START_MIN=$(policy_value CT_START_MIN bucket.h)
+# ct_ingress, ct_egress and ct_sockops on each limited cgroup
+PROGS_PER_LIMIT=3
 
 source "$BATS_TEST_DIRNAME/../scripts/netns.sh"
 
@@ -212,7 +214,7 @@ loaded_rows() {
 
 # ct_progs_on CG: the ct programs attached to CG
 ct_progs_on() {
-    cg_progs "$1" | awk '$2 == "ct_ingress" || $2 == "ct_egress"'
+    cg_progs "$1" | awk '$2 ~ /^ct_(ingress|egress|sockops)$/'
 }
 
 # ct_ids CG: ids of the ct programs attached to CG, sorted, on one line
@@ -222,7 +224,7 @@ ct_ids() {
 
 # ct_loaded_progs / ct_loaded_maps: ct's objects loaded anywhere in the kernel
 ct_loaded_progs() {
-    loaded_rows prog | awk '$2 == "ct_ingress" || $2 == "ct_egress"'
+    loaded_rows prog | awk '$2 ~ /^ct_(ingress|egress|sockops)$/'
 }
 
 ct_loaded_maps() {
@@ -236,7 +238,7 @@ prog_map_ids() {
             name = "-"
             for (i = 2; i < NF; i++) if ($i == "name") name = $(i + 1)
         }
-        name ~ /^ct_(ingress|egress)$/ {
+        name ~ /^ct_(ingress|egress|sockops)$/ {
             for (i = 1; i < NF; i++)
                 if ($i == "map_ids") { n = split($(i + 1), ids, ","); for (j = 1; j <= n; j++) print ids[j] }
         }' | sort -nu
@@ -257,13 +259,14 @@ _count_lines() {
     if [[ -z $text ]]; then echo 0; else wc -l <<<"$text"; fi
 }
 
-# expect_ct_pair CG: exactly one ct_ingress (inet_ingress) and one ct_egress
-# (inet_egress) attached to CG, both with BPF_F_ALLOW_MULTI
-expect_ct_pair() {
+# expect_ct_progs CG: exactly one ct_ingress (inet_ingress), one ct_egress
+# (inet_egress) and one ct_sockops (sock_ops) attached to CG, all with
+# BPF_F_ALLOW_MULTI
+expect_ct_progs() {
     local seen
-    seen=$(ct_progs_on "$1" | awk '{ print $2, $3, $4 }' | sort)
-    [[ $seen == "ct_egress cgroup_inet_egress multi"$'\n'"ct_ingress cgroup_inet_ingress multi" ]] ||
-        fail "expected ct_ingress and ct_egress attached (multi) to $1, bpftool shows:" \
+    seen=$(ct_progs_on "$1" | awk '{ print $2, $3, $4 }' | sort | paste -sd,)
+    [[ $seen == "ct_egress cgroup_inet_egress multi,ct_ingress cgroup_inet_ingress multi,ct_sockops cgroup_sock_ops multi" ]] ||
+        fail "expected ct_ingress, ct_egress and ct_sockops attached (multi) to $1, bpftool shows:" \
             "$(bpftool cgroup show "$1")"
 }
 
@@ -280,7 +283,7 @@ _nothing_of_ct_loaded() {
 # expect_nothing_loaded: no ct program and no ct map left in the kernel
 expect_nothing_loaded() {
     eventually _nothing_of_ct_loaded ||
-        fail "expected no ct_ingress/ct_egress program and no ct_* map loaded, bpftool shows:" \
+        fail "expected no ct_ingress/ct_egress/ct_sockops program and no ct_* map loaded, bpftool shows:" \
             "$(ct_loaded_progs)" "$(ct_loaded_maps)"
 }
 
@@ -294,12 +297,12 @@ expect_loaded_count() {
     [[ -z $stray ]] || fail "ct maps loaded that no ct program uses:" "$stray"
 }
 
-# expect_pins CG: ct's pins for CG are the attached programs (`ingress`, `egress`)
-# and every map those programs use
+# expect_pins CG: ct's pins for CG are the attached programs (`ingress`, `egress`,
+# `sockops`) and every map those programs use
 expect_pins() {
     local dir hook id pinned used pin maps=''
     dir=$CT_PINS/$(cg_id "$1")
-    for hook in ingress egress; do
+    for hook in ingress egress sockops; do
         [[ -e $dir/$hook ]] || fail "expected pin $dir/$hook, found: $(ls "$dir" 2>&1)" || return
         pinned=$(loaded_rows prog pinned "$dir/$hook" | awk '{ print $1 }')
         id=$(ct_progs_on "$1" | awk -v n="ct_$hook" '$2 == n { print $1 }')
@@ -307,7 +310,7 @@ expect_pins() {
         used+=$(prog_map_ids pinned "$dir/$hook")$'\n'
     done
     for pin in "$dir"/*; do
-        [[ $pin == */ingress || $pin == */egress ]] && continue
+        [[ $pin == */ingress || $pin == */egress || $pin == */sockops ]] && continue
         maps+=$(loaded_rows map pinned "$pin" | awk '{ print $1 }')$'\n'
     done
     expect_eq "maps pinned in $dir vs maps of the programs" \
@@ -532,7 +535,7 @@ def bpftool(*args):
 attached = {a["id"] for cg in sys.argv[1:] if os.path.isdir(cg)
             for a in bpftool("cgroup", "show", cg)}
 for p in bpftool("-f", "prog", "show"):
-    if p.get("name") in ("ct_ingress", "ct_egress") and not p.get("pinned") \
+    if p.get("name") in ("ct_ingress", "ct_egress", "ct_sockops") and not p.get("pinned") \
             and p["id"] not in attached:
         print(p["id"], p["name"])
 PY
@@ -544,7 +547,7 @@ _no_lost_programs() {
 }
 
 # expect_truthful CG...: `ct status --json` exits 0, says `attached` for each CG that
-# has an entry exactly when bpftool shows ct_ingress and ct_egress on it, and every
+# has an entry exactly when bpftool shows ct_ingress, ct_egress and ct_sockops on it, and every
 # program of ct's is attached to a CG or pinned
 expect_truthful() {
     local cg id ids attached pair
@@ -556,7 +559,7 @@ expect_truthful() {
         grep -qx -- "$id" <<<"$ids" || continue
         attached=$(status_get --id "$id" attached) || return
         pair=false
-        [[ $(ct_progs_on "$cg" | awk '{ print $2 }' | sort | xargs) == "ct_egress ct_ingress" ]] &&
+        [[ $(ct_progs_on "$cg" | awk '{ print $2 }' | sort | xargs) == "ct_egress ct_ingress ct_sockops" ]] &&
             pair=true
         expect_eq "attached of $(cg_rel "$cg") in ct status" "$pair" "$attached" || return
     done

@@ -201,13 +201,13 @@ one_limit() {
     done
 }
 
-@test "a deleted program pin: limit again attaches one complete pair" {
+@test "a deleted program pin: limit again attaches one complete set of programs" {
     one_limit
     rm "$CT_PINS/$ID/ingress"
     limit_ok "$P" 20mbit
-    expect_ct_pair "$A"
+    expect_ct_progs "$A"
     expect_pins "$A"
-    eventually expect_loaded_count 2
+    eventually expect_loaded_count $PROGS_PER_LIMIT
     load_status
     expect_status_value "$(cg_rel "$A")" attached true
 }
@@ -215,7 +215,7 @@ one_limit() {
 @test "a deleted program pin: status still says whether ct's programs are attached" {
     one_limit
     rm "$CT_PINS/$ID/ingress"
-    expect_ct_pair "$A"
+    expect_ct_progs "$A"
     expect_truthful "$A"
 }
 
@@ -344,16 +344,16 @@ in_private_mounts() {
     in_private_mounts '"$1" status --json' "$CT"
     expect_exit 0
     STATUS_JSON=$output
-    expect_ct_pair "$A"
+    expect_ct_progs "$A"
     expect_status_value "$(cg_rel "$A")" attached true
 }
 
-@test "the bpffs unmounted between invocations: limit again keeps one pair" {
+@test "the bpffs unmounted between invocations: limit again keeps one set of programs" {
     one_limit
     in_private_mounts '"$1" limit "$2" 20mbit && bpftool cgroup show "$3"' "$CT" "$P" "$A"
     expect_exit 0
-    expect_eq "ct programs attached after limit" 2 "$(grep -c ' ct_' <<<"$output")"
-    expect_ct_pair "$A"
+    expect_eq "ct programs attached after limit" "$PROGS_PER_LIMIT" "$(grep -c ' ct_' <<<"$output")"
+    expect_ct_progs "$A"
     load_status
     expect_status_value "$(cg_rel "$A")" up rate_bits 20000000
     unlimit_ok "$P"
@@ -389,7 +389,7 @@ if found != [want]:
     pid=$SPAWNED
 
     limit_ok "$pid" 10mbit
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
     expect_pins "$cg"
     load_status
     expect_path_in_status "$cg"
@@ -401,7 +401,7 @@ if found != [want]:
 
     limit_ok --isolate "$pid" 10mbit
     expect_eq "cgroup of $pid" "$rel/ct-$pid" "$(proc_cgroup "$pid")"
-    expect_ct_pair "$cg/ct-$pid"
+    expect_ct_progs "$cg/ct-$pid"
     load_status
     expect_path_in_status "$cg/ct-$pid"
     unlimit_ok "$pid"
@@ -492,7 +492,7 @@ start_time_of() {
     unlimit_ok "$x"
     expect_eq "cgroup of the new $x" "$brel" "$(proc_cgroup "$x")"
     expect_eq "ct programs on $b" "$ids_b" "$(ct_ids "$b")"
-    expect_ct_pair "$a/ct-$x"
+    expect_ct_progs "$a/ct-$x"
     load_status
     expect_status_value "$brel" pids '*' pid "[$w]"
     expect_status_value "$arel/ct-$x" pids '*' start_time "[$old]"
@@ -621,13 +621,13 @@ PY
     expect_no_ct_on "$c"
     expect_no_pins "$(cg_id "$c")"
     expect_eq "registry after the failed limit" "$sum" "$(registry_sum)"
-    eventually expect_loaded_count 2
+    eventually expect_loaded_count $PROGS_PER_LIMIT
     expect_eq "foreign programs on $c" 64 "$(cg_progs "$c" | grep -c cttest_foreign)"
 
     # With 63, ct's egress program is the 64th: it fits.
     bpftool cgroup detach "$c" egress pinned "$dir/p63"
     limit_ok "$p" 10mbit
-    expect_ct_pair "$c"
+    expect_ct_progs "$c"
     unlimit_ok "$p"
     expect_no_ct_on "$c"
     expect_eq "foreign programs on $c" 63 "$(cg_progs "$c" | grep -c cttest_foreign)"

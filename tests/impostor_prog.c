@@ -1,10 +1,12 @@
 /*
- * Someone else's pair of cgroup_skb programs that looks like ct's from afar:
- * named ct_ingress and ct_egress, each using two array maps of one entry
- * named ct_conf and ct_bucket, as ct's programs do.  Only the maps' value
+ * Someone else's programs that look like ct's from afar: cgroup_skb programs
+ * named ct_ingress and ct_egress and a sock_ops program named ct_sockops,
+ * each using two array maps of one entry named ct_conf and ct_bucket, as
+ * ct's programs do.  Only the maps' value
  * size (8 bytes, not the size of ct's structs) tells them apart, so ct must
  * look at the maps themselves before it takes the programs for its own.
- * They pass every packet, and count packets in one map and bytes in the other.
+ * They pass every packet, and count packets in one map and bytes in the other
+ * (the sock_ops one counts its calls).
  *
  * clang -O2 -g -target bpf -c impostor_prog.c (-g: libbpf reads the maps
  * from BTF)
@@ -53,6 +55,20 @@ SEC("cgroup_skb/egress")
 int ct_egress(struct __sk_buff *skb)
 {
 	return count(skb);
+}
+
+SEC("sockops")
+int ct_sockops(struct bpf_sock_ops *skops)
+{
+	__u32 key = 0;
+	__u64 *calls = bpf_map_lookup_elem(&ct_conf, &key);
+	__u64 *ops = bpf_map_lookup_elem(&ct_bucket, &key);
+
+	if (calls && ops) {
+		__sync_fetch_and_add(calls, 1);
+		__sync_fetch_and_add(ops, skops->op);
+	}
+	return 1;
 }
 
 char _license[] SEC("license") = "GPL";

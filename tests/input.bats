@@ -21,7 +21,7 @@ expect_unchanged() {
     expect_eq "registry after $1" "$REGISTRY_BEFORE" "$(registry_sum)" &&
         expect_eq "ct programs on the limited cgroup after $1" "$IDS_BEFORE" "$(ct_ids "$LIMITED_CG")" &&
         expect_no_ct_on "$FREE_CG" &&
-        expect_loaded_count 2
+        expect_loaded_count $PROGS_PER_LIMIT
 }
 
 # expect_refused EXIT ARGS...: `ct ARGS` exits with EXIT and one `ct: ` line, changing nothing

@@ -11,9 +11,9 @@ load helpers
     id=$(cg_id "$cg")
 
     limit_ok "$pid" 10mbit
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
     expect_pins "$cg"
-    expect_loaded_count 2
+    expect_loaded_count $PROGS_PER_LIMIT
     expect_eq "registry header" "ct-registry 2" "$(head -n 1 "$CT_REGISTRY")"
     expect_eq "mode of $CT_RUN" 700 "$(stat -c %a "$CT_RUN")"
     [[ -e $CT_RUN/lock ]] || fail "expected lock file $CT_RUN/lock"
@@ -34,7 +34,7 @@ load helpers
     id=$(cg_id "$cg")
 
     limit_ok "$pid" 10mbit
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
     kill_reap "$pid"
 
     unlimit_ok "$pid"
@@ -58,7 +58,7 @@ load helpers
         limit_ok "${pids[n]}" "$((n + 1))mbit"
     done
     for cg in "${cgs[@]}"; do
-        expect_ct_pair "$cg"
+        expect_ct_progs "$cg"
     done
     kill_reap "${pids[0]}"
     kill_reap "${pids[2]}"
@@ -79,7 +79,7 @@ load helpers
     expect_eq "ct status after cleanup" "no limits" "$output"
 }
 
-@test "two processes in one cgroup share one pair of programs until the last unlimit" {
+@test "two processes in one cgroup share one set of programs until the last unlimit" {
     local cg a b ids
     cg=$(new_cgroup)
     spawn_sleeper "$cg"; a=$SPAWNED
@@ -91,13 +91,13 @@ load helpers
     expect_eq "processes counted in the note that the cgroup is shared" 2 "${BASH_REMATCH[2]}"
     ids=$(ct_ids "$cg")
     limit_ok "$b" 10mbit
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
     expect_eq "ct program ids after the second limit" "$ids" "$(ct_ids "$cg")"
     load_status
     expect_status_value --sort "$(cg_rel "$cg")" pids '*' pid "$(int_list "$a" "$b")"
 
     unlimit_ok "$a"
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
     expect_eq "ct program ids after the first unlimit" "$ids" "$(ct_ids "$cg")"
     load_status
     expect_status_value "$(cg_rel "$cg")" pids '*' pid "[$b]"
@@ -123,9 +123,9 @@ load helpers
     expect_status_value "$rel" down rate_bits 10000000
 
     limit_ok "$pid" 20mbit
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
     expect_eq "ct program ids after changing the rate" "$ids" "$(ct_ids "$cg")"
-    expect_loaded_count 2
+    expect_loaded_count $PROGS_PER_LIMIT
     load_status
     expect_status_value "$rel" down rate_bits 20000000
     expect_status_value "$rel" up rate_bits 20000000
@@ -153,7 +153,7 @@ load helpers
 
     limit_ok --isolate "$pid" 10mbit
     expect_eq "cgroup of $pid" "$rel/ct-$pid" "$(proc_cgroup "$pid")"
-    expect_ct_pair "$cg/ct-$pid"
+    expect_ct_progs "$cg/ct-$pid"
     expect_no_ct_on "$cg"
     load_status
     expect_status_value "$rel/ct-$pid" isolated true
@@ -172,7 +172,7 @@ load helpers
 
     limit_ok --isolate "$pid" 10mbit
     expect_eq "cgroup of $pid" "/ct-$pid" "$(proc_cgroup "$pid")"
-    expect_ct_pair "$CG2/ct-$pid"
+    expect_ct_progs "$CG2/ct-$pid"
     expect_no_ct_on "$CG2"
 
     unlimit_ok "$pid"
@@ -189,7 +189,7 @@ load helpers
     pid=$SPAWNED
 
     limit_ok --isolate "$pid" 10mbit
-    expect_ct_pair "$cg/ct-$pid"
+    expect_ct_progs "$cg/ct-$pid"
 
     run --separate-stderr "$CT" cleanup
     expect_exit 0
@@ -208,16 +208,16 @@ load helpers
 
     limit_ok "$p" 10mbit
     limit_ok "$c" --down 5mbit --up 3mbit
-    expect_ct_pair "$parent"
-    expect_ct_pair "$child"
-    expect_loaded_count 4
+    expect_ct_progs "$parent"
+    expect_ct_progs "$child"
+    expect_loaded_count $((2 * PROGS_PER_LIMIT))
     load_status
     expect_status_rates "$(cg_rel "$parent")" 10000000 10000000
     expect_status_rates "$(cg_rel "$child")" 5000000 3000000
 
     unlimit_ok "$c"
     expect_no_ct_on "$child"
-    expect_ct_pair "$parent"
+    expect_ct_progs "$parent"
     unlimit_ok "$p"
     expect_no_ct_on "$parent"
     expect_nothing_loaded

@@ -41,9 +41,11 @@ RUN_DIR = "/run/ct"
 REGISTRY = RUN_DIR + "/registry"
 BPFFS = "/sys/fs/bpf"
 PIN_ROOT = BPFFS + "/ct"
-PIN_NAMES = {"ingress", "egress", "conf", "bucket_down", "bucket_up"}
-HOOK_OF = {"cgroup_inet_ingress": "ingress", "cgroup_inet_egress": "egress"}
-CT_PROG_OF = {"ingress": "ct_ingress", "egress": "ct_egress"}
+PIN_NAMES = {"ingress", "egress", "sockops", "conf", "bucket_down", "bucket_up"}
+# A hook's attach type as bpftool shows it, and the pin of ct's program on it.
+HOOK_OF = {"cgroup_inet_ingress": "ingress", "cgroup_inet_egress": "egress",
+           "cgroup_sock_ops": "sockops"}
+CT_PROG_OF = {"ingress": "ct_ingress", "egress": "ct_egress", "sockops": "ct_sockops"}
 CT_MAPS = {"ct_conf", "ct_bucket"}
 NCGROUPS = 8
 CT_MAX_INNER = 8
@@ -675,10 +677,11 @@ class ModelTest:
         cid = self.cgroup_id(rel)
         seen = sorted((a["name"], HOOK_OF.get(a["attach_type"]), a["attach_flags"])
                       for a in self.ct_attachments(rel))
-        want = [("ct_egress", "egress", "multi"), ("ct_ingress", "ingress", "multi")]
+        want = [("ct_egress", "egress", "multi"), ("ct_ingress", "ingress", "multi"),
+                ("ct_sockops", "sockops", "multi")]
         if seen != want:
-            raise Violation(f"after {what}: expected one ct_ingress and one ct_egress "
-                            f"(multi) on {rel} (id {cid}), bpftool shows {seen}")
+            raise Violation(f"after {what}: expected one ct_ingress, one ct_egress and one "
+                            f"ct_sockops (multi) on {rel} (id {cid}), bpftool shows {seen}")
 
     def expect_conf(self, e, what, m=None):
         """The kernel enforces what the registry says: the entry's conf map holds
@@ -1292,7 +1295,7 @@ class ModelTest:
                         f"(pinned at {pinned.get(a['id'])}, entry: {cid in actual})")
             if len(hooks) != len(set(hooks)) and cid in self.limited_ok:
                 raise Violation(f"after {what}: two ct programs on one hook of {rel}: {ct_att}")
-            pair = sorted(hooks) == ["egress", "ingress"]
+            pair = sorted(hooks) == ["egress", "ingress", "sockops"]
             if cid in status_attached and status_attached[cid] != pair:
                 raise Violation(f"after {what}: ct status says attached="
                                 f"{status_attached[cid]} for {rel}, bpftool shows {ct_att}")

@@ -19,7 +19,7 @@ expect_orphan_cleanup() {
     spawn_sleeper "$cg"
     pid=$SPAWNED
     limit_ok "$pid" 10mbit
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
 
     rm -rf "$CT_RUN"
     expect_orphan_cleanup "$cg"
@@ -31,10 +31,10 @@ expect_orphan_cleanup() {
     spawn_sleeper "$cg"
     pid=$SPAWNED
     limit_ok "$pid" 10mbit
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
 
     rm -rf "$CT_RUN" "$CT_PINS"
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
     expect_orphan_cleanup "$cg"
 }
 
@@ -46,7 +46,7 @@ expect_orphan_cleanup() {
     spawn_sleeper "$leaf"
     pid=$SPAWNED
     limit_ok "$pid" 10mbit
-    expect_ct_pair "$leaf"
+    expect_ct_progs "$leaf"
 
     rm -rf "$CT_RUN"
     expect_orphan_cleanup "$leaf"

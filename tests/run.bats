@@ -162,7 +162,7 @@ print("%.3f" % (r["bytes"] * 8 / r["seconds"] * 1428 / 1400 / 10e6))' "$json")
 @test "ct run passes SIGTERM on to the command and removes the limit after it" {
     start_ct_run 1mbit -- sleep 300 || return
     expect_eq "command in ct run's cgroup" sleep "$(cat "/proc/$RUN_CHILD/comm")" || return
-    expect_ct_pair "$RUN_CG" || return
+    expect_ct_progs "$RUN_CG" || return
     kill -TERM "$CT_PID"
     wait "$CT_PID" && status=0 || status=$?
     expect_exit 143 || return
@@ -221,7 +221,7 @@ print("%.3f" % (r["bytes"] * 8 / r["seconds"] * 1428 / 1400 / 10e6))' "$json")
     daemon=$(cat "$cg/cgroup.procs")
     track_pid "$daemon"
     id=$(cg_id "$cg")
-    expect_ct_pair "$cg"
+    expect_ct_progs "$cg"
     load_status
     expect_status_value "$(cg_rel "$cg")" owner run
     kill -9 "$daemon"
@@ -239,7 +239,7 @@ print("%.3f" % (r["bytes"] * 8 / r["seconds"] * 1428 / 1400 / 10e6))' "$json")
     load_status
     expect_status_value "$(cg_rel "$RUN_CG")" attached true
     expect_status_value "$(cg_rel "$RUN_CG")" owner run
-    expect_ct_pair "$RUN_CG"
+    expect_ct_progs "$RUN_CG"
     kill -9 "$RUN_CHILD"
     eventually test ! -e "/proc/$RUN_CHILD"
     run --separate-stderr "$CT" status --json

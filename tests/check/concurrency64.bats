@@ -171,7 +171,7 @@ expect_agreement() {
         fail "ct status lists a cgroup id twice:" "$STATUS_JSON" || return
     for cg in "${all[@]}"; do
         [[ -d $cg ]] || continue
-        [[ -z $(ct_progs_on "$cg") ]] || expect_ct_pair "$cg"
+        [[ -z $(ct_progs_on "$cg") ]] || expect_ct_progs "$cg"
     done
     for n in "${!CGS[@]}"; do
         [[ ! -d ${CGS[n]}/ct-${PIDS[n]} ]] ||
@@ -188,7 +188,7 @@ for c in json.loads(sys.argv[1])["cgroups"]:
             if home != [c["path"]]:
                 sys.exit("pid %d is limited in %s but lives in %s" % (p["pid"], c["path"], home))
 ' "$STATUS_JSON"
-    eventually expect_loaded_count $((2 * $(status_get --len --doc cgroups)))
+    eventually expect_loaded_count $((PROGS_PER_LIMIT * $(status_get --len --doc cgroups)))
 }
 
 # expect_clean_slate: `ct cleanup` leaves nothing, and every process is back home

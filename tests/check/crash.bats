@@ -7,9 +7,9 @@ BATS_TEST_DIRNAME=${BATS_TEST_DIRNAME%/*} load helpers
 
 CT_CRASH=${CT_CRASH:-$BATS_TEST_DIRNAME/../../ct-asan}
 SOURCES=$BATS_TEST_DIRNAME/../..
-POINTS=(isolate-made limit-registered attach-loaded attach-pinned attach-ingress attach-egress
-    registry-written registry-exchanged detach-ingress detach-egress unpin-program detach-unpinned
-    teardown-detached isolation-drained cleanup-entries cleanup-swept)
+POINTS=(isolate-made limit-registered attach-loaded attach-pinned attach-ingress attach-egress attach-sockops
+    registry-written registry-exchanged detach-ingress detach-egress detach-sockops unpin-program
+    detach-unpinned teardown-detached isolation-drained cleanup-entries cleanup-swept)
 
 setup_file() {
     [[ -x $CT_CRASH ]] || skip "no crash-point build at $CT_CRASH (make ct-asan)"
@@ -89,15 +89,15 @@ expect_home() {
         expect_truthful "$A"
         expect_accounted "$A"
         limit_ok "$P" 10mbit
-        expect_ct_pair "$A"
+        expect_ct_progs "$A"
         expect_pins "$A"
-        eventually expect_loaded_count 2
+        eventually expect_loaded_count $PROGS_PER_LIMIT
         load_status
         expect_status_value "$(cg_rel "$A")" pids '*' pid "[$P]"
         expect_status_value "$(cg_rel "$A")" down rate_bits 10000000
         expect_clean_after_cleanup "$A"
     done
-    expect_reached limit-registered attach-loaded attach-pinned attach-ingress attach-egress \
+    expect_reached limit-registered attach-loaded attach-pinned attach-ingress attach-egress attach-sockops \
         registry-written
 }
 
@@ -115,7 +115,7 @@ expect_home() {
         expect_status_value --doc cgroups "[]"
         expect_clean_after_cleanup "$A"
     done
-    expect_reached limit-registered attach-loaded attach-pinned attach-ingress attach-egress
+    expect_reached limit-registered attach-loaded attach-pinned attach-ingress attach-egress attach-sockops
 }
 
 @test "limit --isolate" {
@@ -127,10 +127,10 @@ expect_home() {
         expect_accounted "$A" "$A/ct-$P"
         limit_ok --isolate "$P" 10mbit
         expect_eq "cgroup of $P" "$rel/ct-$P" "$(proc_cgroup "$P")"
-        expect_ct_pair "$A/ct-$P"
+        expect_ct_progs "$A/ct-$P"
         expect_pins "$A/ct-$P"
         expect_no_ct_on "$A"
-        eventually expect_loaded_count 2
+        eventually expect_loaded_count $PROGS_PER_LIMIT
         load_status
         expect_status_value --doc cgroups '*' path "[\"$rel/ct-$P\"]"
         expect_status_value "$rel/ct-$P" isolated true
@@ -223,7 +223,7 @@ expect_home() {
         eventually _nothing_of_ct_loaded
         expect_clean_after_cleanup "$A"
     done
-    expect_reached detach-ingress detach-egress unpin-program detach-unpinned teardown-detached \
+    expect_reached detach-ingress detach-egress detach-sockops unpin-program detach-unpinned teardown-detached \
         registry-written
 }
 
@@ -243,7 +243,7 @@ expect_home() {
         eventually _nothing_of_ct_loaded
         expect_clean_after_cleanup "$A"
     done
-    expect_reached detach-ingress detach-egress unpin-program detach-unpinned teardown-detached \
+    expect_reached detach-ingress detach-egress detach-sockops unpin-program detach-unpinned teardown-detached \
         isolation-drained registry-written
 }
 
@@ -283,7 +283,7 @@ expect_home() {
         expect_clean_after_cleanup "$A" "$b"
         expect_home "$q" "$b"
     done
-    expect_reached detach-ingress detach-egress unpin-program detach-unpinned teardown-detached \
+    expect_reached detach-ingress detach-egress detach-sockops unpin-program detach-unpinned teardown-detached \
         isolation-drained cleanup-entries cleanup-swept
 }
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env bats
+# The receive window: on a path with a real round trip, ct's sock_ops program
+# sizes the receive buffer of a limited cgroup's TCP connections to the
+# download limit, so that the sender is held by the window, not by drops it
+# must send again.  bpftool reads the count of connections it sized from the
+# download bucket; the sender's namespace counts what it sent again.
+
+load helpers
+
+DELAYLINE=$BATS_TEST_DIRNAME/../bench/delayline
+SECONDS_RUN=6
+WINDOWS_AT=56	# offset of the count in the download bucket (bucket.h)
+
+setup() {
+    common_setup
+    [[ -x $DELAYLINE ]] || fail "bench/delayline not built (run make test)"
+}
+
+# retrans_segs NS: TCP segments sent again in namespace NS
+retrans_segs() {
+    ip netns exec "$1" nstat -az TcpRetransSegs | awk '$1 == "TcpRetransSegs" { print $2 }'
+}
+
+# download CG: an iperf3 download of SECONDS_RUN into cgroup CG from NETNS_B;
+# RECEIVED (bytes) and RESENT (segments, as the sender's namespace counts them)
+download() {
+    local before json
+    start_iperf3_server "$NETNS_B"
+    before=$(retrans_segs "$NETNS_B")
+    json=$(netns_run_in_cgroup "$1" "$NETNS_A" iperf3 -c "$NETNS_ADDR_B" -R -J \
+        -t "$SECONDS_RUN" -C cubic) || fail "iperf3 failed:" "$json" || return
+    RECEIVED=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["end"]["sum_received"]["bytes"])' \
+        <<<"$json")
+    RESENT=$(($(retrans_segs "$NETNS_B") - before))
+}
+
+@test "on a 20 ms path a limited download is held by its window: the sender sends next to nothing again" {
+    local cg pins windows rate
+    netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path"
+    cg=$(new_cgroup)
+    spawn_sleeper "$cg"
+    limit_ok "$SPAWNED" 10mbit
+    pins=$CT_PINS/$(cg_id "$cg")
+    download "$cg"
+    windows=$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")
+    rate=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
+    note "20 ms path, 10mbit: $rate bit/s, $RESENT segments sent again of $((RECEIVED / 1448)), $windows connections sized"
+    # iperf3's control connection and its data connection
+    expect_range "connections whose receive buffer ct set" 2 2 "$windows"
+    # Policed by drops alone, a cubic download here sends a fifth again.
+    expect_range "segments sent again" 0 $((RECEIVED / 1448 / 50)) "$RESENT"
+    expect_range "IP rate of the whole download, first second and all" 8500000 11000000 "$rate"
+}
+
+@test "on a veth, whose round trip no window can hold a rate on, the bucket alone limits" {
+    local cg pins
+    netns_up
+    cg=$(new_cgroup)
+    spawn_sleeper "$cg"
+    limit_ok "$SPAWNED" 10mbit
+    pins=$CT_PINS/$(cg_id "$cg")
+    download "$cg"
+    note "veth, 10mbit: $((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN)) bit/s"
+    expect_eq "connections whose receive buffer ct set" 0 "$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")"
+}
