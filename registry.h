@@ -114,6 +114,13 @@ int registry_parse_in_place(char *text, size_t len, struct registry *r,
     struct err *e);
 /* The file's text, malloc'd; NULL when out of memory. */
 char *registry_format(const struct registry *r);
+/*
+ * The same text, handed to sink in pieces, so that the lines of entries
+ * still as read go out from the text read, not from a copy of them all;
+ * -1 when out of memory or when sink gave -1.
+ */
+int registry_write(const struct registry *r,
+    int (*sink)(void *arg, const char *s, size_t n), void *arg);
 
 struct reg_cgroup *registry_find(struct registry *r, uint64_t id);
 struct reg_cgroup *registry_add(struct registry *r, uint64_t id,

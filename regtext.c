@@ -181,18 +181,43 @@ plain(unsigned char ch)
 	return ch > ' ' && ch < 0x7f && ch != '%';
 }
 
-/* Text being written: one buffer, grown as needed. */
+/*
+ * Text being written: one buffer, grown as needed; or, with a sink, a
+ * small one handed to the sink whenever it fills.
+ */
 struct out {
 	char *s;
 	size_t len, cap;
 	int failed;
+	int (*sink)(void *arg, const char *s, size_t n);
+	void *arg;
 };
+
+#define SINK_BUFFER (16 << 10)
+
+/* Hand what the buffer holds to the sink. */
+static void
+drain(struct out *o)
+{
+	if (!o->failed && o->len > 0 && o->sink(o->arg, o->s, o->len) < 0)
+		o->failed = 1;
+	o->len = 0;
+}
 
 static void
 put(struct out *o, const char *s, size_t n)
 {
 	if (o->failed)
 		return;
+	if (o->sink != NULL && o->len + n + 1 > o->cap) {
+		drain(o);
+		/* More than the buffer holds: straight to the sink. */
+		if (n + 1 > o->cap) {
+			if (!o->failed && o->sink(o->arg, s, n) < 0)
+				o->failed = 1;
+			return;
+		}
+	}
 	if (o->len + n + 1 > o->cap) {
 		size_t cap = (o->len + n + 1) * 2;
 		char *grown = realloc(o->s, cap);
@@ -310,32 +335,65 @@ as_read(const struct registry *r, const struct reg_cgroup *c)
 	    &r->read[c->read - 1] : NULL;
 }
 
+/* The whole text into o. */
+static void
+put_registry(struct out *o, const struct registry *r)
+{
+	put_str(o, MAGIC " ");
+	put_num(o, VERSION);
+	put_str(o, "\n");
+	for (size_t i = 0, from = 0, to = 0; i <= r->ncg; i++) {
+		const struct reg_read *was = i < r->ncg ?
+		    as_read(r, &r->cg[i]) : NULL;
+
+		/*
+		 * Its lines as read say the same, whatever their spacing; those
+		 * of entries that follow each other in the text go as one.
+		 */
+		if (was != NULL && was->off == to && to > from) {
+			to += was->len;
+			continue;
+		}
+		if (to > from)
+			put(o, r->raw + from, to - from);
+		from = to = 0;
+		if (was != NULL) {
+			from = was->off;
+			to = was->off + was->len;
+		} else if (i < r->ncg) {
+			put_entry(o, &r->cg[i]);
+		}
+	}
+}
+
 char *
 registry_format(const struct registry *r)
 {
-	struct out o = { NULL, 0, 0, 0 };
+	struct out o = { NULL, 0, 0, 0, NULL, NULL };
 
 	/* About what an entry takes, so that the buffer seldom grows. */
 	o.s = malloc(o.cap = 160 * r->ncg + 64);
 	o.failed = o.s == NULL;
-	put_str(&o, MAGIC " ");
-	put_num(&o, VERSION);
-	put_str(&o, "\n");
-	for (size_t i = 0; i < r->ncg; i++) {
-		const struct reg_cgroup *c = &r->cg[i];
-		const struct reg_read *was = as_read(r, c);
-
-		/* Its lines as read say the same, whatever their spacing. */
-		if (was != NULL)
-			put(&o, r->raw + was->off, was->len);
-		else
-			put_entry(&o, c);
-	}
+	put_registry(&o, r);
 	if (o.failed) {
 		free(o.s);
 		return NULL;
 	}
 	return o.s;
+}
+
+int
+registry_write(const struct registry *r,
+    int (*sink)(void *arg, const char *s, size_t n), void *arg)
+{
+	struct out o = { NULL, 0, SINK_BUFFER, 0, sink, arg };
+
+	o.s = malloc(o.cap);
+	o.failed = o.s == NULL;
+	put_registry(&o, r);
+	drain(&o);
+	free(o.s);
+	return o.failed ? -1 : 0;
 }
 
 static int
@@ -452,12 +510,15 @@ struct pending {
 
 /* Keep c as read, and where its lines lie, up to end, in the text. */
 static void
-note_read(struct registry *r, const struct pending *p,
+note_read(struct registry *r, struct pending *p,
     struct reg_cgroup *c, size_t end)
 {
 	size_t k = (size_t)(c - r->cg);
 
-	if (r->read == NULL || k >= p->readcap)
+	/* Every entry, not only as many as were counted: a registry written
+	 * from what was read must read back as the same lines again. */
+	if (r->raw == NULL || grow((void **)&r->read, k, &p->readcap,
+	    sizeof(*r->read)) < 0 || k >= p->readcap)
 		return;		/* formatted anew when written */
 	c->read = k + 1;
 	r->read[k].as = *c;
@@ -631,7 +692,7 @@ parse_line(struct registry *r, struct pending *p, char *line, char **next)
 		return -1;
 	if (n == 0)
 		return 0;
-	if (strcmp(w[0], "cgroup") == 0)
+	if (w[0][0] == 'c' && strcmp(w[0], "cgroup") == 0)
 		return parse_cgroup(r, p, w, n, off);
 	if (!p->open || !indented)
 		return -1;
@@ -684,54 +745,58 @@ parse_header(char *text, char **next, struct err *e)
 	return 0;
 }
 
-/* How many entries and pids the text holds, about: its lines that begin
- * "c", and those that begin with a tab and "p". */
-static void
-count_lines(const char *s, size_t *entries, size_t *pids)
+/*
+ * Room for the pids of a text of len bytes: as many as it has room for,
+ * at the least 9 bytes to a line ("\tpid 1 2\n").  Counting them would be
+ * a pass over the text of its own; the pages of the room they do not
+ * take are never touched.
+ */
+static size_t
+pids_room(size_t len)
 {
-	*entries = *s == 'c';
-	*pids = 0;
-	/* A byte at a time: lines are short, a call per line costs more. */
-	for (; *s != '\0'; s++) {
-		if (*s != '\n')
-			continue;
-		*entries += s[1] == 'c';
-		*pids += s[1] == '\t' && s[2] == 'p' && s[3] == 'i';
-	}
+	return len / 9;
 }
 
-/* Room for n entries at once, instead of growing one doubling at a time. */
-static int
-reserve(struct registry *r, size_t n)
+/*
+ * About as many entries as a text of len bytes holds: ct writes some 120
+ * bytes to an entry.  Room for them at once, where growing one doubling at
+ * a time would touch the pages of each size on the way.  More entries
+ * than this still grow the room; the pages of room not taken are never
+ * touched.
+ */
+static size_t
+entries_room(size_t len)
 {
-	struct reg_cgroup *cg;
+	return len / 64 + 1;
+}
 
-	if (n <= r->cap)
-		return 0;
-	cg = realloc(r->cg, n * sizeof(*cg));
-	if (cg == NULL)
+static int
+reserve(struct registry *r, struct pending *p, size_t n)
+{
+	r->cg = malloc(n * sizeof(*r->cg));
+	if (r->cg == NULL)
 		return -1;
-	r->cg = cg;
 	r->cap = n;
+	/* Without room to keep them, entries are formatted anew. */
+	r->read = r->raw != NULL ? malloc(n * sizeof(*r->read)) : NULL;
+	p->readcap = r->read != NULL ? n : 0;
 	return 0;
 }
 
 /* Every line of the text after the header, as entries of r. */
 static int
-parse_lines(char *next, struct registry *r, size_t entries, size_t npids,
-    struct err *e)
+parse_lines(char *next, struct registry *r, size_t len, struct err *e)
 {
+	size_t npids = pids_room(len);
 	struct pending p;
 	int lineno = 1, ret = 0;
 	char *line;
 
 	memset(&p, 0, sizeof(p));
+	if (reserve(r, &p, entries_room(len)) < 0)
+		return errf(e, "out of memory");
 	r->pool = npids > 0 ? malloc(npids * sizeof(*r->pool)) : NULL;
 	p.poolcap = r->pool != NULL ? npids : 0;
-	/* Without room to keep them, entries are formatted anew. */
-	r->read = entries > 0 && r->raw != NULL ?
-	    malloc(entries * sizeof(*r->read)) : NULL;
-	p.readcap = r->read != NULL ? entries : 0;
 	for (line = next; ret == 0 && *line != '\0'; line = next) {
 		lineno++;
 		if (parse_line(r, &p, line, &next) < 0)
@@ -750,7 +815,8 @@ parse_lines(char *next, struct registry *r, size_t entries, size_t npids,
 	return ret;
 }
 
-static int parse_text(char *text, struct registry *r, struct err *e);
+static int parse_text(char *text, size_t len, struct registry *r,
+    struct err *e);
 
 int
 registry_parse(const char *text, size_t len, struct registry *r,
@@ -785,7 +851,7 @@ registry_parse_in_place(char *text, size_t len, struct registry *r,
 		ret = errf(e, "%s/%s is truncated or empty", REGISTRY_DIR,
 		    FILE_NAME);
 	else
-		ret = parse_text(text, r, e);
+		ret = parse_text(text, len, r, e);
 	if (ret < 0)
 		registry_free(r);
 	return ret;
@@ -793,19 +859,14 @@ registry_parse_in_place(char *text, size_t len, struct registry *r,
 
 /* The header, its first line, then the lines after it. */
 static int
-parse_text(char *text, struct registry *r, struct err *e)
+parse_text(char *text, size_t len, struct registry *r, struct err *e)
 {
-	size_t entries = 0, pids = 0;
 	char *next;
 	int ret;
 
 	ret = parse_header(text, &next, e);
 	if (ret == 0)
-		count_lines(next, &entries, &pids);
-	if (ret == 0 && reserve(r, entries) < 0)
-		ret = errf(e, "out of memory");
-	if (ret == 0)
-		ret = parse_lines(next, r, entries, pids, e);
+		ret = parse_lines(next, r, len - (size_t)(next - text), e);
 	if (ret == 0 && has_duplicates(r))
 		ret = errf(e, "%s/%s names a cgroup twice", REGISTRY_DIR,
 		    FILE_NAME);
