@@ -15,14 +15,22 @@ level_of(const char *rel)
 	return n;
 }
 
+/*
+ * Whether path is strictly below parent.  Asked of every limited cgroup
+ * against the one a command changes: a byte at a time up to the first
+ * difference, without measuring either string first.
+ */
 static int
 is_below(const char *path, const char *parent)
 {
-	size_t n = strlen(parent);
+	size_t n;
 
 	if (strcmp(parent, "/") == 0)
 		return strcmp(path, "/") != 0;
-	return strncmp(path, parent, n) == 0 && path[n] == '/';
+	for (n = 0; parent[n] != '\0'; n++)
+		if (path[n] != parent[n])
+			return 0;
+	return path[n] == '/';
 }
 
 void

@@ -204,9 +204,16 @@ write_all(int fd, const char *s, size_t len)
 	return 0;
 }
 
-/* Write text as the file name in dir_fd, whole. */
 static int
-write_file(int dir_fd, const char *name, const char *text)
+fd_sink(void *arg, const char *s, size_t n)
+{
+	return write_all(*(const int *)arg, s, n);
+}
+
+/* Write the file name in dir_fd, whole: text, or else the registry r. */
+static int
+write_file(int dir_fd, const char *name, const char *text,
+    const struct registry *r)
 {
 	int fd, bad;
 
@@ -214,7 +221,8 @@ write_file(int dir_fd, const char *name, const char *text)
 	    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	bad = write_all(fd, text, strlen(text)) < 0;
+	bad = (text != NULL ? write_all(fd, text, strlen(text)) :
+	    registry_write(r, fd_sink, &fd)) < 0;
 	if (close(fd) < 0)
 		bad = 1;
 	return bad ? -1 : 0;
@@ -245,15 +253,9 @@ replace_registry(int dir_fd)
 int
 registry_save(struct regfile *rf, const struct registry *r, struct err *e)
 {
-	char *text = registry_format(r);
-	int bad;
-
-	if (text == NULL)
-		return errf(e, "out of memory");
-	/* Written whole before it replaces the old one. */
-	bad = write_file(rf->dir_fd, TEMP_NAME, text) < 0;
-	free(text);
-	if (bad) {
+	/* Written whole before it replaces the old one; in pieces, so that
+	 * what no command changed is not copied first. */
+	if (write_file(rf->dir_fd, TEMP_NAME, NULL, r) < 0) {
 		errnof(e, "cannot write %s/%s", REGISTRY_DIR, TEMP_NAME);
 		unlinkat(rf->dir_fd, TEMP_NAME, 0);
 		return -1;
@@ -284,7 +286,7 @@ registry_set_making(struct regfile *rf, const char *abs, struct err *e)
 			    MAKING_NAME);
 		return 0;
 	}
-	if (write_file(rf->dir_fd, MAKING_NAME, abs) < 0)
+	if (write_file(rf->dir_fd, MAKING_NAME, abs, NULL) < 0)
 		return errnof(e, "cannot write %s/%s", REGISTRY_DIR,
 		    MAKING_NAME);
 	return 0;

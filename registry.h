@@ -44,6 +44,13 @@ struct reg_cgroup {
 	struct reg_pid *pids;
 	size_t npids;
 	size_t pidcap;		/* room in pids; 0: they lie in the pool */
+	size_t read;		/* 1 + its place in r->read; 0: made since */
+};
+
+/* An entry as it was read, and where its lines lie in the text read. */
+struct reg_read {
+	struct reg_cgroup as;
+	size_t off, len;
 };
 
 struct registry {
@@ -52,6 +59,14 @@ struct registry {
 	size_t cap;		/* room in cg */
 	char *text;		/* the file as read, which entries point into */
 	struct reg_pid *pool;	/* the pids read, which entries point into */
+	/*
+	 * The file as read, untouched, and its entries as read: an entry
+	 * still as it was read is written again as its own lines, not
+	 * formatted anew, so that a command that changes one entry formats
+	 * one.
+	 */
+	char *raw;
+	struct reg_read *read;
 };
 
 /* The open, locked registry directory. */
@@ -99,6 +114,13 @@ int registry_parse_in_place(char *text, size_t len, struct registry *r,
     struct err *e);
 /* The file's text, malloc'd; NULL when out of memory. */
 char *registry_format(const struct registry *r);
+/*
+ * The same text, handed to sink in pieces, so that the lines of entries
+ * still as read go out from the text read, not from a copy of them all;
+ * -1 when out of memory or when sink gave -1.
+ */
+int registry_write(const struct registry *r,
+    int (*sink)(void *arg, const char *s, size_t n), void *arg);
 
 struct reg_cgroup *registry_find(struct registry *r, uint64_t id);
 struct reg_cgroup *registry_add(struct registry *r, uint64_t id,

@@ -2,7 +2,8 @@
  * registry_parse on arbitrary bytes.  The registry is how ct finds its way
  * back to what it did, so a registry it wrote must read back as itself:
  * whatever parses is formatted, parsed again and must format to the same
- * text and hold the same entries.  Then the edits ct makes (dropping a pid,
+ * text and hold the same entries, and the text written in pieces, as ct
+ * saves it, must be the same.  Then the edits ct makes (dropping a pid,
  * dropping a cgroup) must keep it readable.
  */
 #include <stdint.h>
@@ -47,16 +48,42 @@ same(const struct registry *a, const struct registry *b)
 	return 1;
 }
 
+/* Pieces of text, joined. */
+struct joined {
+	char *s;
+	size_t len;
+};
+
+static int
+join(void *arg, const char *s, size_t n)
+{
+	struct joined *j = arg;
+
+	j->s = realloc(j->s, j->len + n + 1);
+	if (j->s == NULL)
+		die("out of memory", NULL);
+	memcpy(j->s + j->len, s, n);
+	j->len += n;
+	j->s[j->len] = '\0';
+	return 0;
+}
+
 /* Format r, parse the text back and check both agree; the text, malloc'd. */
 static char *
 round_trip(const struct registry *r)
 {
+	struct joined pieces = { NULL, 0 };
 	struct registry back;
 	struct err e;
 	char *text, *again;
 
 	if ((text = registry_format(r)) == NULL)
 		die("registry_format failed", NULL);
+	if (registry_write(r, join, &pieces) < 0)
+		die("registry_write failed", NULL);
+	if (strcmp(text, pieces.s ? pieces.s : "") != 0)
+		die("registry written in pieces differs:", text);
+	free(pieces.s);
 	if (registry_parse(text, strlen(text), &back, &e) < 0) {
 		fprintf(stderr, "fuzz_registry: %s\n", e.msg);
 		die("formatted registry does not parse:", text);
