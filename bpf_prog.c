@@ -381,10 +381,12 @@ ct_egress(struct __sk_buff *skb)
 #define WINDOW_BUF_PER_MILLE 843
 /*
  * The kernel caps a buffer set this way at net.core.rmem_max (208 KiB by
- * default): a larger one would leave the window below the limit, so a
- * connection that needs more keeps the kernel's autotuning, and the bucket.
+ * default).  A buffer up to a tenth above that is set at the cap, which
+ * still gives a window of about the limit; a connection that needs more
+ * would be left below the limit, and keeps the kernel's autotuning and the
+ * bucket.
  */
-#define WINDOW_MAX_BUF (200 * 1024)
+#define WINDOW_MAX_BUF (208 * 1024)
 
 SEC("sockops")
 int
@@ -406,9 +408,9 @@ ct_sockops(struct bpf_sock_ops *skops)
 	bytes = (at_most(r.rate_fp, WINDOW_MAX_RATE) * rtt_us >> 22) * 1000 >>
 	    10;
 	bytes = bytes * WINDOW_BUF_PER_MILLE / 1000;
-	if (bytes > WINDOW_MAX_BUF)
+	if (bytes > WINDOW_MAX_BUF + WINDOW_MAX_BUF / 10)
 		return 1;
-	buf = (int)bytes;
+	buf = (int)at_most(bytes, WINDOW_MAX_BUF);
 	if (bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &buf,
 	    sizeof(buf)) == 0)
 		__sync_fetch_and_add(&ct_bucket.windows, 1);

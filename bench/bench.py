@@ -254,7 +254,13 @@ class Lab:
                               "-p", str(port)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
         self.procs.append(p)
-        time.sleep(0.3)
+        # A client that comes before the server listens is refused.
+        deadline = time.time() + 5
+        while not listening(self.b, port):
+            if p.poll() is not None or time.time() > deadline:
+                raise RuntimeError("iperf3 server on port %d did not start"
+                                   % port)
+            time.sleep(0.05)
         return p
 
     def in_a(self, cgroup, argv):
@@ -890,7 +896,8 @@ def tcp_rows(r, what, c, rate_ok, judge, down):
     then each figure in judge on its own row, the others in the first
     row's details."""
     rep = r.rep
-    shown = [("first", "first %.2f" % c["first"]),
+    shown = [("first", "first -" if math.isnan(c["first"]) else
+              "first %.2f" % c["first"]),
              ("cv", "cv -" if math.isnan(c["cv"]) else "cv %.3f" % c["cv"])]
     if down:
         shown += [("wire", "rtx %.1f%% wire %.2f" % (100 * c["rtx"],
@@ -908,7 +915,8 @@ def tcp_rows(r, what, c, rate_ok, judge, down):
         lo, hi = rate_ok
         rep.row(what + label, "%.3f" % c["ip"], range_text(lo, hi),
                 lo <= c["ip"] <= hi, " ".join(extra))
-    if "first" in judge:
+    # A transfer of about a second may have no whole second sampled.
+    if "first" in judge and not math.isnan(c["first"]):
         rep.row("  first second/limit", "%.3f" % c["first"],
                 "<= %.2f" % FIRST_MAX, c["first"] <= FIRST_MAX)
     if "cv" in judge and not math.isnan(c["cv"]):
