@@ -37,7 +37,7 @@
  * time kept it at a quarter of the rate.
  */
 #define CT_IDLE_NS 1000000000ULL	/* 1 s */
-#define CT_START_NS 20000000ULL		/* 20 ms */
+#define CT_START_NS 50000000ULL		/* 50 ms */
 #define CT_START_MIN (8 * 1024)		/* bytes */
 
 /* Written by user space only; rate_fp == 0 means no limit this way. */
