@@ -1,9 +1,10 @@
 /*
  * The limiter: one cgroup_skb program per direction, charging every packet of
  * the cgroup it is attached to against that cgroup's token bucket, and a
- * sock_ops program that sizes the receive window of the cgroup's TCP
- * connections to the download limit, so that a sender is held to it before
- * anything has to be dropped.
+ * sock_ops program that fits each of the cgroup's TCP connections to the
+ * limits when it is established: its receive window to the download limit,
+ * its pace to the upload limit, so that both senders are held to the limit
+ * before anything has to be dropped.
  *
  * Built with clang -target bpf and embedded in ct; ct loads it itself, so
  * this file depends on nothing but the kernel's uapi headers.  The only
@@ -32,6 +33,8 @@ static __u64 (*bpf_skb_ancestor_cgroup_id)(const void *skb, int level) =
     (void *)BPF_FUNC_skb_ancestor_cgroup_id;
 static long (*bpf_setsockopt)(void *ctx, int level, int optname, void *optval,
     int optlen) = (void *)BPF_FUNC_setsockopt;
+static long (*bpf_getsockopt)(void *ctx, int level, int optname, void *optval,
+    int optlen) = (void *)BPF_FUNC_getsockopt;
 
 /*
  * The maps' single entries.  ct points each reference at the entry of the map
@@ -388,20 +391,16 @@ ct_egress(struct __sk_buff *skb)
  */
 #define WINDOW_MAX_BUF (208 * 1024)
 
-SEC("sockops")
-int
-ct_sockops(struct bpf_sock_ops *skops)
+static __attribute__((always_inline)) void
+size_window(struct bpf_sock_ops *skops)
 {
 	struct ct_rate r = ct_conf.dir[CT_INGRESS];
 	__u32 rtt_us = skops->srtt_us >> 3;	/* srtt_us is kept times 8 */
 	__u64 bytes;
 	int buf;
 
-	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
-	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
-		return 1;
 	if (r.rate_fp == 0 || rtt_us < WINDOW_MIN_RTT_US)
-		return 1;
+		return;
 	if (rtt_us > WINDOW_MAX_RTT_US)
 		rtt_us = WINDOW_MAX_RTT_US;
 	/* Bytes per round trip: rate in bytes/ns, 32.32, times ns. */
@@ -409,10 +408,58 @@ ct_sockops(struct bpf_sock_ops *skops)
 	    10;
 	bytes = bytes * WINDOW_BUF_PER_MILLE / 1000;
 	if (bytes > WINDOW_MAX_BUF + WINDOW_MAX_BUF / 10)
-		return 1;
+		return;
 	buf = (int)at_most(bytes, WINDOW_MAX_BUF);
 	if (bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &buf,
 	    sizeof(buf)) == 0)
 		__sync_fetch_and_add(&ct_bucket.windows, 1);
+}
+
+/*
+ * Upload pacing.  A sender paced at the limit sends what the bucket lets
+ * through, evenly, from its first round trip: nothing waits for a drop to
+ * slow it down.  The kernel paces a socket's payload, the bucket counts IP
+ * bytes, so the pace is the limit times the payload's share of a full
+ * segment.  A lower cap already set (by an inner limit's program, which
+ * runs first, or by the application) is kept.
+ */
+#define SO_MAX_PACING_RATE 47
+#define PACE_HEADERS_V4 52	/* IPv4 and TCP headers with timestamps */
+#define PACE_HEADERS_V6 72
+#define PACE_MAX_RATE (1ULL << 40)	/* bytes per ns, 32.32 */
+
+static __attribute__((always_inline)) void
+pace(struct bpf_sock_ops *skops)
+{
+	struct ct_rate r = ct_conf.dir[CT_EGRESS];
+	__u32 mss = skops->mss_cache;
+	__u32 hdr = skops->family == 10 ? PACE_HEADERS_V6 : PACE_HEADERS_V4;
+	__u64 bytes_per_s;
+	int now = 0, want;
+
+	if (r.rate_fp == 0 || mss == 0)
+		return;
+	/* rate_fp * 10^9 >> 32, as 10^9 = 2^9 * 1953125 */
+	bytes_per_s = at_most(r.rate_fp, PACE_MAX_RATE) * 1953125 >> 23;
+	bytes_per_s = bytes_per_s * mss / (mss + hdr);
+	if (bytes_per_s >= 0x7fffffff)
+		return;
+	want = (int)bytes_per_s;
+	if (bpf_getsockopt(skops, SOL_SOCKET, SO_MAX_PACING_RATE, &now,
+	    sizeof(now)) == 0 && (unsigned int)now <= (unsigned int)want)
+		return;
+	bpf_setsockopt(skops, SOL_SOCKET, SO_MAX_PACING_RATE, &want,
+	    sizeof(want));
+}
+
+SEC("sockops")
+int
+ct_sockops(struct bpf_sock_ops *skops)
+{
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
+	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+		return 1;
+	size_window(skops);
+	pace(skops);
 	return 1;
 }

@@ -2,7 +2,8 @@
  * One limited cgroup as the kernel holds it: three maps (the limit, and a
  * bucket for each direction), three programs attached to the cgroup (one
  * cgroup_skb program per direction, and a sock_ops program that sizes the
- * receive window of its TCP connections), and their six pins in one
+ * receive window and caps the pace of its TCP connections), and their six
+ * pins in one
  * directory of the bpffs, from which any later ct finds exactly those
  * objects again.  This is the only module that knows what ct
  * loads into the kernel; it takes limits in bits and bytes, never as text.
