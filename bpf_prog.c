@@ -159,26 +159,13 @@ at_most(__u64 v, __u64 max)
  * helper calls, cost more than the whole rest of the program.
  */
 
-/* Keeps the product of a rate and CT_START_NS in range. */
-#define START_MAX_RATE (~0ULL / CT_START_NS)
-
-/* What the bucket may hold after a pause: see bucket.h. */
-static __attribute__((always_inline)) __u64
-start_depth(const struct ct_rate *r)
-{
-	__u64 least = (__u64)CT_START_MIN << CT_FP_SHIFT;
-	__u64 d = at_most(r->rate_fp, START_MAX_RATE) * CT_START_NS;
-
-	return at_most(d < least ? least : d, r->burst_fp);
-}
-
 /*
  * Pay the bucket the rate for the time since it was last paid.  The CPU that
  * moves last_ns forward pays for that interval; the others find it paid.
  * The coarse clock moves once a tick, so nearly every packet pays nothing.
  */
 static __attribute__((always_inline)) void
-refill(struct ct_bucket *b, const struct ct_rate *r, __u64 now)
+refill(struct ct_bucket *b, const struct ct_rate *r, __u64 start, __u64 now)
 {
 	__u64 last = b->last_ns, depth = r->burst_fp;
 	__s64 credit, over;
@@ -187,7 +174,7 @@ refill(struct ct_bucket *b, const struct ct_rate *r, __u64 now)
 	    __sync_val_compare_and_swap(&b->last_ns, last, now) != last)
 		return;
 	if (now - last >= CT_IDLE_NS)
-		depth = start_depth(r);
+		depth = start;
 	/* fill_ns of the rate fills the bucket from its deepest debt; the
 	 * cap also keeps the product from overflowing. */
 	credit = at_most(now - last, r->fill_ns) * r->rate_fp;
@@ -224,12 +211,12 @@ take(struct ct_bucket *b, __s64 cost, __s64 need)
  * leave half the bucket, and keep more on top.
  */
 static __attribute__((always_inline)) int
-fits(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
-    __u64 inner, __u64 keep)
+fits(struct ct_bucket *b, const struct ct_rate *r, __u64 start, __u64 now,
+    __u64 len, __u64 inner, __u64 keep)
 {
 	__u64 cost = len << CT_FP_SHIFT, reserve = 0;
 
-	refill(b, r, now);
+	refill(b, r, start, now);
 	/* Signed: another CPU may have read a later clock and marked it. */
 	if (inner)
 		b->inner_ns = now;
@@ -241,7 +228,7 @@ fits(struct ct_bucket *b, const struct ct_rate *r, __u64 now, __u64 len,
 	 * debt; were it to need more, a sender that pauses after each drop
 	 * would find the bucket cut back each time and never get it through.
 	 */
-	return take(b, cost, at_most(at_most(cost, start_depth(r)) + reserve +
+	return take(b, cost, at_most(at_most(cost, start) + reserve +
 	    keep, r->burst_fp));
 }
 
@@ -317,7 +304,8 @@ charge(struct __sk_buff *skb, __u32 dir)
 	    !at_front(skb, share >> CT_FP_SHIFT))
 		keep = share;
 
-	ok = r.rate_fp == 0 || fits(b, &r, now, len, inner, keep);
+	ok = r.rate_fp == 0 ||
+	    fits(b, &r, ct_conf.start_fp[dir], now, len, inner, keep);
 	if (ok) {
 		__sync_fetch_and_add(&b->passed_bytes, len);
 		__sync_fetch_and_add(&b->passed_packets, 1);

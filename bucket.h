@@ -34,7 +34,9 @@
  * fill to its whole depth, which TCP needs to hold the rate against drops.
  * CT_IDLE_NS is longer than TCP's first retransmission timeouts: a sender
  * waiting for one after a drop is not idle, and cutting its bucket back each
- * time kept it at a quarter of the rate.
+ * time kept it at a quarter of the rate.  ct computes that amount for each
+ * limit (start_fp in struct ct_conf): in the programs its few comparisons
+ * tripled the paths the verifier walks.
  */
 #define CT_IDLE_NS 1000000000ULL	/* 1 s */
 #define CT_START_NS 50000000ULL		/* 50 ms */
@@ -65,6 +67,8 @@ struct ct_conf {
 	__u32 ninner;
 	__u32 pad;
 	struct ct_inner inner[CT_MAX_INNER];
+	__u64 start_fp[2];	/* what each direction's bucket holds after
+				   a pause, at most: see CT_START_NS */
 };
 
 /*

@@ -57,6 +57,22 @@ rate_of(const struct dir_limit *d)
 	return c;
 }
 
+/* What a bucket of rate r holds after a pause: CT_START_NS of the rate, at
+ * least CT_START_MIN, at most its depth. */
+static uint64_t
+start_of(const struct ct_rate *r)
+{
+	uint64_t least = (uint64_t)CT_START_MIN << CT_FP_SHIFT, d;
+
+	if (r->rate_fp > UINT64_MAX / CT_START_NS)
+		d = UINT64_MAX;
+	else
+		d = r->rate_fp * CT_START_NS;
+	if (d < least)
+		d = least;
+	return d < r->burst_fp ? d : r->burst_fp;
+}
+
 static int
 is_bpffs(const char *path)
 {
@@ -152,8 +168,10 @@ write_conf(int conf_fd, const struct limiter_conf *l, struct err *e)
 	__u32 key = 0;
 
 	memset(&c, 0, sizeof(c));
-	for (int d = 0; d < 2; d++)
+	for (int d = 0; d < 2; d++) {
 		c.dir[d] = rate_of(&l->lim.dir[d]);
+		c.start_fp[d] = start_of(&c.dir[d]);
+	}
 	c.ninner = l->ninner;
 	for (uint32_t i = 0; i < l->ninner && i < CT_MAX_INNER; i++) {
 		c.inner[i].id = l->inner[i].id;

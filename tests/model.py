@@ -49,6 +49,10 @@ CT_PROG_OF = {"ingress": "ct_ingress", "egress": "ct_egress", "sockops": "ct_soc
 CT_MAPS = {"ct_conf", "ct_bucket"}
 NCGROUPS = 8
 CT_MAX_INNER = 8
+# what a bucket holds after a pause (bucket.h): 50 ms of the rate, 8 KiB at least
+START_NS, START_MIN = 50 * 10**6, 8 << 10
+# where struct ct_conf keeps it per direction: after the rates and the inner list
+START_AT = 48 + 8 + 16 * CT_MAX_INNER
 NPROCS = 16
 BURST_FLOOR = {"down": 32 << 10, "up": 80 << 10}
 BURST_CEILING = 1 << 30
@@ -709,6 +713,11 @@ class ModelTest:
                 raise Violation(f"after {what}: the conf map of {e.path} holds {d} rate "
                                 f"{rate_fp / 2**29 * 10**9:.0f} bit/s, burst {burst_fp >> 32} "
                                 f"bytes; the registry says {bits} bit/s, {burst} bytes")
+            start = min(max(rate_fp * START_NS, START_MIN << 32), burst_fp)
+            if u(START_AT + 8 * n) != start:
+                raise Violation(f"after {what}: the conf map of {e.path} holds a {d} bucket of "
+                                f"{u(START_AT + 8 * n) / 2**32:.0f} bytes after a pause; "
+                                f"expected {start / 2**32:.0f}")
 
     def expect_nothing_on(self, e, what):
         if self.cgroup_id(e.path) == e.id and self.ct_attachments(e.path):
