@@ -379,6 +379,47 @@ ct_egress(struct __sk_buff *skb)
  * bucket.
  */
 #define WINDOW_MAX_BUF (208 * 1024)
+/*
+ * A window of fewer than two full segments holds nothing steady: the sender
+ * sends whole segments only, and the receiver holds back its acknowledgment
+ * of a lone segment for tens of milliseconds.  So the window is at least two
+ * segments and an eighth (in IP bytes per round trip, of the segment size),
+ * even where that passes more than the limit (1mbit over 20 ms is 1.7
+ * segments) and the bucket drops the rest.
+ */
+#define WINDOW_MIN_SEGMENTS_X8 17
+
+/*
+ * The grain of the window.  The window is advertised in units of 2 to the
+ * power of the window scale, which the kernel chooses before the handshake
+ * from the largest buffer it could ever give the socket (tcp_rmem, 32 MiB
+ * on some machines: units of 1 KiB, a tenth of a window of 1mbit over 20
+ * ms).  A window clamp set before the handshake lowers the scale; as the
+ * clamp stays, it is generous: two seconds of the limit, 1 MiB at least.
+ * Only for connections this side opens: the scale of one accepted is chosen
+ * from the listening socket's buffer.
+ */
+#define SOL_TCP 6
+#define TCP_WINDOW_CLAMP 10
+#define GRAIN_CLAMP_MIN (1 << 20)
+#define GRAIN_CLAMP_MAX 0x7fffffff
+
+static __attribute__((always_inline)) void
+fine_grain(struct bpf_sock_ops *skops)
+{
+	struct ct_rate r = ct_conf.dir[CT_INGRESS];
+	__u64 bytes;
+	int clamp;
+
+	if (r.rate_fp == 0)
+		return;
+	/* two seconds of the rate: rate_fp * 2 * 10^9 >> 32 */
+	bytes = at_most(r.rate_fp, WINDOW_MAX_RATE) * 1953125 >> 22;
+	clamp = (int)at_most(bytes < GRAIN_CLAMP_MIN ? GRAIN_CLAMP_MIN : bytes,
+	    GRAIN_CLAMP_MAX);
+	bpf_setsockopt(skops, SOL_TCP, TCP_WINDOW_CLAMP, &clamp,
+	    sizeof(clamp));
+}
 
 static __attribute__((always_inline)) void
 size_window(struct bpf_sock_ops *skops)
@@ -395,6 +436,8 @@ size_window(struct bpf_sock_ops *skops)
 	/* Bytes per round trip: rate in bytes/ns, 32.32, times ns. */
 	bytes = (at_most(r.rate_fp, WINDOW_MAX_RATE) * rtt_us >> 22) * 1000 >>
 	    10;
+	if (bytes < (__u64)skops->mss_cache * WINDOW_MIN_SEGMENTS_X8 / 8)
+		bytes = (__u64)skops->mss_cache * WINDOW_MIN_SEGMENTS_X8 / 8;
 	bytes = bytes * WINDOW_BUF_PER_MILLE / 1000;
 	if (bytes > WINDOW_MAX_BUF + WINDOW_MAX_BUF / 20)
 		return;
@@ -445,6 +488,10 @@ SEC("sockops")
 int
 ct_sockops(struct bpf_sock_ops *skops)
 {
+	if (skops->op == BPF_SOCK_OPS_TCP_CONNECT_CB) {
+		fine_grain(skops);
+		return 1;
+	}
 	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;

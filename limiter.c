@@ -538,6 +538,7 @@ read_bucket(const char *pins, int d, struct dir_stats *st)
 	st->passed_packets = b.passed_packets;
 	st->dropped_bytes = b.dropped_bytes;
 	st->dropped_packets = b.dropped_packets;
+	st->windowed = b.windows;
 	return id;
 }
 

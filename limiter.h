@@ -37,6 +37,8 @@ struct dir_stats {
 	uint64_t passed_packets;
 	uint64_t dropped_bytes;
 	uint64_t dropped_packets;
+	uint64_t windowed;	/* download: TCP connections whose receive
+				   window the sock_ops program set */
 };
 
 #define LIMITER_NPROGS 3	/* ingress, egress, sock_ops */

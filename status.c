@@ -157,9 +157,13 @@ print_text(const struct entry_status *es, FILE *out)
 		}
 		fprintf(out, "  %-4s %-10s burst %-8s passed %" PRIu64
 		    " bytes (%" PRIu64 " packets), dropped %" PRIu64
-		    " bytes (%" PRIu64 " packets)\n", dir_names[d], rate, burst,
+		    " bytes (%" PRIu64 " packets)", dir_names[d], rate, burst,
 		    s->passed_bytes, s->passed_packets, s->dropped_bytes,
 		    s->dropped_packets);
+		if (d == CT_DOWN && s->windowed != 0)
+			fprintf(out, ", %" PRIu64 " TCP windows set",
+			    s->windowed);
+		fprintf(out, "\n");
 	}
 	fprintf(out, "  pids:");
 	for (size_t p = 0; p < rc->npids; p++)
@@ -184,10 +188,15 @@ print_json_entry(const struct entry_status *es, FILE *out)
 		fprintf(out, ",\"%s\":{\"rate_bits\":%" PRIu64
 		    ",\"burst_bytes\":%" PRIu64 ",\"passed_bytes\":%" PRIu64
 		    ",\"passed_packets\":%" PRIu64 ",\"dropped_bytes\":%" PRIu64
-		    ",\"dropped_packets\":%" PRIu64 "}", dir_names[d],
+		    ",\"dropped_packets\":%" PRIu64, dir_names[d],
 		    rc->lim.dir[d].rate_bits, rc->lim.dir[d].burst_bytes,
 		    s->passed_bytes, s->passed_packets, s->dropped_bytes,
 		    s->dropped_packets);
+		if (d == CT_DOWN)
+			fprintf(out, ",\"windows_set\":%" PRIu64 "}",
+			    s->windowed);
+		else
+			fprintf(out, "}");
 	}
 	fprintf(out, ",\"pids\":[");
 	for (size_t p = 0; p < rc->npids; p++)

@@ -31,6 +31,8 @@ setup() {
     expect_status_value "$REL" up rate_bits 2000000
     expect_range "download bucket in ct status" 1 1e18 "$(status_get "$REL" down burst_bytes)"
     expect_status_value --keys "$REL" down \
+        '["burst_bytes", "dropped_bytes", "dropped_packets", "passed_bytes", "passed_packets", "rate_bits", "windows_set"]'
+    expect_status_value --keys "$REL" up \
         '["burst_bytes", "dropped_bytes", "dropped_packets", "passed_bytes", "passed_packets", "rate_bits"]'
     expect_status_value "$REL" pids '*' pid "[$PID]"
     expect_status_value "$REL" pids '*' alive "[true]"

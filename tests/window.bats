@@ -47,6 +47,8 @@ download() {
     note "20 ms path, 10mbit: $rate bit/s, $RESENT segments sent again of $((RECEIVED / 1448)), $windows connections sized"
     # iperf3's control connection and its data connection
     expect_range "connections whose receive buffer ct set" 2 2 "$windows"
+    load_status
+    expect_status_value "$(cg_rel "$cg")" down windows_set "$windows"
     # Policed by drops alone, a cubic download here sends a fifth again.
     expect_range "segments sent again" 0 $((RECEIVED / 1448 / 50)) "$RESENT"
     expect_range "IP rate of the whole download, first second and all" 8500000 11000000 "$rate"
@@ -62,4 +64,34 @@ download() {
     download "$cg"
     note "veth, 10mbit: $((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN)) bit/s"
     expect_eq "connections whose receive buffer ct set" 0 "$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")"
+}
+
+# rcv_wscales: the window scale this side advertises on each connection to
+# the iperf3 server (the second figure of ss's wscale), one a line
+rcv_wscales() {
+    ip netns exec "$NETNS_A" ss -Htin 'dport = :5201' |
+        grep -o 'wscale:[0-9]*,[0-9]*' | sed 's/.*,//'
+}
+
+_two_connections() {
+    [[ $(rcv_wscales | wc -l) -ge 2 ]]
+}
+
+@test "a connection opened under a download limit advertises its window in fine units" {
+    local cg scales scale
+    netns_up
+    cg=$(new_cgroup)
+    spawn_sleeper "$cg"
+    limit_ok "$SPAWNED" --down 10mbit
+    start_iperf3_server "$NETNS_B"
+    netns_run_in_cgroup "$cg" "$NETNS_A" iperf3 -c "$NETNS_ADDR_B" -R -t 3 \
+        >/dev/null 2>&1 &
+    track_pid "$!"
+    eventually _two_connections || fail "no iperf3 connections seen"
+    scales=$(rcv_wscales)
+    note "window scales: $(echo $scales)"
+    # A clamp of two seconds of 10mbit, 2,500,000 bytes: 2^21 over 2^15.
+    for scale in $scales; do
+        expect_eq "window scale" 6 "$scale"
+    done
 }
