@@ -1,5 +1,7 @@
 /* The bpf(2) system call, one thin function per command: see bpf.h. */
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -217,5 +219,26 @@ bpf_obj_get(const char *path)
 
 	memset(&a, 0, sizeof(a));
 	a.pathname = ptr(path);
+	return sys_bpf(BPF_OBJ_GET, &a);
+}
+
+/*
+ * path_fd follows file_flags in the attributes of BPF_OBJ_GET since Linux
+ * 6.5; the uapi headers ct builds against may be older.
+ */
+#define OBJ_F_PATH_FD (1U << 14)
+#define OBJ_PATH_FD_OFFSET (offsetof(union bpf_attr, file_flags) + \
+	sizeof(__u32))
+
+int
+bpf_obj_get_at(int dir_fd, const char *name)
+{
+	union bpf_attr a;
+	int32_t path_fd = dir_fd;
+
+	memset(&a, 0, sizeof(a));
+	a.pathname = ptr(name);
+	a.file_flags = OBJ_F_PATH_FD;
+	memcpy((char *)&a + OBJ_PATH_FD_OFFSET, &path_fd, sizeof(path_fd));
 	return sys_bpf(BPF_OBJ_GET, &a);
 }

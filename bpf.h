@@ -51,5 +51,8 @@ int bpf_prog_test_run(int prog_fd, const void *pkt, uint32_t len,
     void *skb_ctx, uint32_t ctx_len, uint32_t repeat, uint32_t *retval,
     uint32_t *ns);
 int bpf_obj_get(const char *path);
+/* The same, of name relative to the directory dir_fd: each lookup is then
+ * one step, not a walk from the root.  -1 with EINVAL before Linux 6.5. */
+int bpf_obj_get_at(int dir_fd, const char *name);
 
 #endif

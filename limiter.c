@@ -338,21 +338,24 @@ static const char *
 unpin_all(const char *pins)
 {
 	const char *foreign = NULL;
+	struct pindir dir;
 	struct err ignored;
 	int fd, r;
 
+	ours_pindir_open(&dir, pins);
 	for (int i = 0; i < OURS_NPROGS; i++) {
-		r = ours_open_prog(pins, i, &fd, &ignored);
+		r = ours_open_prog(&dir, i, &fd, &ignored);
 		unpin(pins, ours_progs[i].pin, r, fd, &foreign);
 		if (i == 0)
 			crash_point("unpin-program");
 	}
 	for (int d = 0; d < 2; d++) {
-		r = ours_open_bucket(pins, d, &fd, NULL, &ignored);
+		r = ours_open_bucket(&dir, d, &fd, NULL, &ignored);
 		unpin(pins, ours_bucket_pins[d], r, fd, &foreign);
 	}
-	r = ours_open_conf(pins, &fd, NULL, &ignored);
+	r = ours_open_conf(&dir, &fd, NULL, &ignored);
 	unpin(pins, ours_conf_pin, r, fd, &foreign);
+	ours_pindir_close(&dir);
 	rmdir(pins);
 	return foreign;
 }
@@ -462,9 +465,10 @@ out:
 int
 limiter_update(const char *pins, const struct limiter_conf *l, struct err *e)
 {
+	struct pindir dir = { pins, -1 };
 	int fd, ret;
 
-	if (ours_open_conf(pins, &fd, NULL, e) < 0)
+	if (ours_open_conf(&dir, &fd, NULL, e) < 0)
 		return -1;
 	if (fd < 0)
 		return errf(e, "%s/%s is missing", pins, ours_conf_pin);
@@ -489,13 +493,14 @@ int
 limiter_detach(int cgroup_fd, const char *pins, struct notes *n,
     struct err *e)
 {
+	struct pindir dir = { pins, -1 };
 	const char *foreign;
 	int failed = 0;
 
 	for (int i = 0; i < OURS_NPROGS; i++) {
 		int fd;
 
-		if (ours_open_prog(pins, i, &fd, e) < 0)
+		if (ours_open_prog(&dir, i, &fd, e) < 0)
 			return -1;
 		if (fd < 0)
 			continue;	/* never pinned, or already removed */
@@ -519,7 +524,7 @@ limiter_detach(int cgroup_fd, const char *pins, struct notes *n,
 
 /* The counters of the bucket pinned for d, and the bucket's id (0: none). */
 static uint32_t
-read_bucket(const char *pins, int d, struct dir_stats *st)
+read_bucket(const struct pindir *pins, int d, struct dir_stats *st)
 {
 	struct ct_bucket b;
 	struct err ignored;
@@ -557,7 +562,7 @@ uses(const struct prog_ids *ids, uint32_t conf, uint32_t bucket)
  * already judged) is known to be ct's without asking about its maps.
  */
 static int
-read_prog(const char *pins, int i, uint32_t conf, uint32_t bucket,
+read_prog(const struct pindir *pins, int i, uint32_t conf, uint32_t bucket,
     uint32_t *id, struct err *e)
 {
 	const char *name = ours_progs[i].pin;
@@ -573,8 +578,8 @@ read_prog(const char *pins, int i, uint32_t conf, uint32_t bucket,
 	    (uses(&ids, conf, bucket) || ours_prog_maps(&ids));
 	close(fd);
 	if (!ours)
-		return errf(e, "%s/%s is not ct's; refusing to use it", pins,
-		    name);
+		return errf(e, "%s/%s is not ct's; refusing to use it",
+		    pins->path, name);
 	*id = ids.id;
 	return 0;
 }
@@ -611,25 +616,30 @@ limiter_inspect(int cgroup_fd, const char *pins, struct limiter_view *v,
     struct err *e)
 {
 	uint32_t conf = 0, bucket[2], prog;
+	struct pindir dir;
 	struct err ignored;
-	int fd;
+	int fd, ret = -1;
 
 	memset(v, 0, sizeof(*v));
-	if (ours_open_conf(pins, &fd, &conf, &ignored) == 0 && fd >= 0)
+	ours_pindir_open(&dir, pins);
+	if (ours_open_conf(&dir, &fd, &conf, &ignored) == 0 && fd >= 0)
 		close(fd);
 	for (int d = 0; d < 2; d++)
-		bucket[d] = read_bucket(pins, d, &v->stats[d]);
+		bucket[d] = read_bucket(&dir, d, &v->stats[d]);
 	v->have_stats = bucket[CT_DOWN] != 0 && bucket[CT_UP] != 0;
 	for (int i = 0; i < OURS_NPROGS; i++) {
-		if (read_prog(pins, i, conf, bucket[ours_progs[i].bucket],
+		if (read_prog(&dir, i, conf, bucket[ours_progs[i].bucket],
 		    &prog, e) < 0)
-			return -1;
+			goto out;
 		v->pinned[i] = prog != 0;
 		if (cgroup_fd >= 0 &&
 		    query_ours(cgroup_fd, i, prog, v, e) < 0)
-			return -1;
+			goto out;
 	}
-	return 0;
+	ret = 0;
+out:
+	ours_pindir_close(&dir);
+	return ret;
 }
 
 int

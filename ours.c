@@ -1,5 +1,6 @@
 /* ct's kernel objects and how to tell them: see ours.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,13 +117,35 @@ ours_pin_path(char *buf, size_t len, const char *pins, const char *name,
 	return 0;
 }
 
+void
+ours_pindir_open(struct pindir *d, const char *path)
+{
+	d->path = path;
+	d->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+void
+ours_pindir_close(struct pindir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
 int
-ours_open_pin(const char *pins, const char *name, int *fd, struct err *e)
+ours_open_pin(const struct pindir *d, const char *name, int *fd,
+    struct err *e)
 {
 	char path[512];
 
 	*fd = -1;
-	if (ours_pin_path(path, sizeof(path), pins, name, e) < 0)
+	if (d->fd >= 0) {
+		*fd = bpf_obj_get_at(d->fd, name);
+		if (*fd >= 0 || errno == ENOENT)
+			return 0;
+		/* EINVAL: a kernel before 6.5; say why in the path's words. */
+	}
+	if (ours_pin_path(path, sizeof(path), d->path, name, e) < 0)
 		return -1;
 	*fd = bpf_obj_get(path);
 	if (*fd < 0 && errno != ENOENT)
@@ -142,32 +165,32 @@ judge(int ours, const char *pins, const char *name, int *fd, struct err *e)
 }
 
 int
-ours_open_prog(const char *pins, int prog, int *fd, struct err *e)
+ours_open_prog(const struct pindir *d, int prog, int *fd, struct err *e)
 {
 	const char *name = ours_progs[prog].pin;
 
-	if (ours_open_pin(pins, name, fd, e) < 0)
+	if (ours_open_pin(d, name, fd, e) < 0)
 		return -1;
-	return judge(*fd < 0 || ours_prog(*fd, prog), pins, name, fd, e);
+	return judge(*fd < 0 || ours_prog(*fd, prog), d->path, name, fd, e);
 }
 
 int
-ours_open_conf(const char *pins, int *fd, uint32_t *id, struct err *e)
+ours_open_conf(const struct pindir *d, int *fd, uint32_t *id, struct err *e)
 {
-	if (ours_open_pin(pins, ours_conf_pin, fd, e) < 0)
+	if (ours_open_pin(d, ours_conf_pin, fd, e) < 0)
 		return -1;
 	return judge(*fd < 0 || map_is(*fd, OURS_CONF_NAME,
-	    sizeof(struct ct_conf), id), pins, ours_conf_pin, fd, e);
+	    sizeof(struct ct_conf), id), d->path, ours_conf_pin, fd, e);
 }
 
 int
-ours_open_bucket(const char *pins, int dir, int *fd, uint32_t *id,
+ours_open_bucket(const struct pindir *d, int dir, int *fd, uint32_t *id,
     struct err *e)
 {
 	const char *name = ours_bucket_pins[dir];
 
-	if (ours_open_pin(pins, name, fd, e) < 0)
+	if (ours_open_pin(d, name, fd, e) < 0)
 		return -1;
 	return judge(*fd < 0 || map_is(*fd, OURS_BUCKET_NAME,
-	    sizeof(struct ct_bucket), id), pins, name, fd, e);
+	    sizeof(struct ct_bucket), id), d->path, name, fd, e);
 }
