@@ -121,7 +121,8 @@ void
 ours_pindir_open(struct pindir *d, const char *path)
 {
 	d->path = path;
-	d->fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* openat: musl's open adds an fcntl for O_CLOEXEC. */
+	d->fd = openat(AT_FDCWD, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 void
