@@ -405,6 +405,14 @@ ct_egress(struct __sk_buff *skb)
 #define GRAIN_CLAMP_MIN (1 << 20)
 #define GRAIN_CLAMP_MAX 0x7fffffff
 
+/* A rate in bytes per nanosecond, 32.32, as bytes per second:
+ * rate_fp * 10^9 >> 32, as 10^9 = 2^9 * 1953125. */
+static __attribute__((always_inline)) __u64
+per_second(__u64 rate_fp)
+{
+	return at_most(rate_fp, WINDOW_MAX_RATE) * 1953125 >> 23;
+}
+
 static __attribute__((always_inline)) void
 fine_grain(struct bpf_sock_ops *skops)
 {
@@ -414,8 +422,7 @@ fine_grain(struct bpf_sock_ops *skops)
 
 	if (r.rate_fp == 0)
 		return;
-	/* two seconds of the rate: rate_fp * 2 * 10^9 >> 32 */
-	bytes = at_most(r.rate_fp, WINDOW_MAX_RATE) * 1953125 >> 22;
+	bytes = 2 * per_second(r.rate_fp);
 	clamp = (int)at_most(bytes < GRAIN_CLAMP_MIN ? GRAIN_CLAMP_MIN : bytes,
 	    GRAIN_CLAMP_MAX);
 	bpf_setsockopt(skops, SOL_TCP, TCP_WINDOW_CLAMP, &clamp,
@@ -459,7 +466,6 @@ size_window(struct bpf_sock_ops *skops)
 #define SO_MAX_PACING_RATE 47
 #define PACE_HEADERS_V4 52	/* IPv4 and TCP headers with timestamps */
 #define PACE_HEADERS_V6 72
-#define PACE_MAX_RATE (1ULL << 40)	/* bytes per ns, 32.32 */
 
 static __attribute__((always_inline)) void
 pace(struct bpf_sock_ops *skops)
@@ -472,9 +478,7 @@ pace(struct bpf_sock_ops *skops)
 
 	if (r.rate_fp == 0 || mss == 0)
 		return;
-	/* rate_fp * 10^9 >> 32, as 10^9 = 2^9 * 1953125 */
-	bytes_per_s = at_most(r.rate_fp, PACE_MAX_RATE) * 1953125 >> 23;
-	bytes_per_s = bytes_per_s * mss / (mss + hdr);
+	bytes_per_s = per_second(r.rate_fp) * mss / (mss + hdr);
 	if (bytes_per_s >= 0x7fffffff)
 		return;
 	want = (int)bytes_per_s;

@@ -3,10 +3,9 @@
  * bucket for each direction), three programs attached to the cgroup (one
  * cgroup_skb program per direction, and a sock_ops program that sizes the
  * receive window and caps the pace of its TCP connections), and their six
- * pins in one
- * directory of the bpffs, from which any later ct finds exactly those
- * objects again.  This is the only module that knows what ct
- * loads into the kernel; it takes limits in bits and bytes, never as text.
+ * pins in one directory of the bpffs, from which any later ct finds exactly
+ * those objects again.  This is the only module that knows what ct loads
+ * into the kernel; it takes limits in bits and bytes, never as text.
  */
 #ifndef CT_LIMITER_H
 #define CT_LIMITER_H
