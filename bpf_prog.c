@@ -2,9 +2,10 @@
  * The limiter: one cgroup_skb program per direction, charging every packet of
  * the cgroup it is attached to against that cgroup's token bucket, and a
  * sock_ops program that fits each of the cgroup's TCP connections to the
- * limits when it is established: its receive window to the download limit,
- * its pace to the upload limit, so that both senders are held to the limit
- * before anything has to be dropped.
+ * limits: its receive window to the download limit (sized when it is
+ * established, then narrowed as the download bucket runs low), its pace to
+ * the upload limit, so that both senders are held to the limit before
+ * anything has to be dropped.
  *
  * Built with clang -target bpf and embedded in ct; ct loads it itself, so
  * this file depends on nothing but the kernel's uapi headers.  The only
@@ -35,6 +36,8 @@ static long (*bpf_setsockopt)(void *ctx, int level, int optname, void *optval,
     int optlen) = (void *)BPF_FUNC_setsockopt;
 static long (*bpf_getsockopt)(void *ctx, int level, int optname, void *optval,
     int optlen) = (void *)BPF_FUNC_getsockopt;
+static long (*bpf_sock_ops_cb_flags_set)(struct bpf_sock_ops *skops,
+    int flags) = (void *)BPF_FUNC_sock_ops_cb_flags_set;
 
 /*
  * The maps' single entries.  ct points each reference at the entry of the map
@@ -346,6 +349,19 @@ ct_egress(struct __sk_buff *skb)
  * arrives; a window clamp alone is undone by that learning).  The buffer is
  * set once, when the connection is established, from the round trip of the
  * handshake.
+ *
+ * A window a little above the limit keeps the rate where the round trip
+ * grows under load, and the bucket would drop the excess, a little at a time
+ * and late.  So the window also follows the bucket: whenever the connection
+ * sends a segment (a download's acknowledgments; the kernel asks the program
+ * for header options then, once the program has asked for that call when it
+ * set the buffer), its window clamp is set from what the bucket holds.  With at least what a bucket holds after a
+ * pause, the window is the whole 1.1 times the limit; below that it narrows
+ * in proportion, down to a floor when the bucket is empty.  A sender
+ * faster than the limit drains the bucket until its window matches the
+ * limit, and the bucket settles above empty: nothing is dropped.  The clamp
+ * is set on every segment: the level moves with every packet, and the
+ * kernel resets the clamp whenever it relearns the payload's share.
  */
 #define SOL_SOCKET 1
 #define SO_RCVBUF 8
@@ -372,6 +388,8 @@ ct_egress(struct __sk_buff *skb)
  * the rest.
  */
 #define WINDOW_BUF_PER_MILLE 843
+/* The same 1.1 as a window, in payload bytes per IP byte of the round trip. */
+#define WINDOW_FULL_PER_MILLE 1100
 /*
  * The kernel caps a buffer set this way at net.core.rmem_max (208 KiB by
  * default).  A buffer up to a tenth above that is set at the cap, which
@@ -386,7 +404,7 @@ ct_egress(struct __sk_buff *skb)
  * of a lone segment for tens of milliseconds.  So the window is at least two
  * segments and an eighth (in IP bytes per round trip, of the segment size),
  * even where that passes more than the limit (1mbit over 20 ms is 1.7
- * segments) and the bucket drops the rest.
+ * segments); steer() takes it lower only while the bucket runs low.
  */
 #define WINDOW_MIN_SEGMENTS_X8 17
 
@@ -429,30 +447,101 @@ fine_grain(struct bpf_sock_ops *skops)
 	    sizeof(clamp));
 }
 
+/* The IP and TCP headers of each of a connection's segments, timestamps
+ * included: what the bucket counts besides the payload. */
+#define HEADERS_V4 52
+#define HEADERS_V6 72
+#define AF_INET6 10
+
+static __attribute__((always_inline)) __u32
+headers(const struct bpf_sock_ops *skops)
+{
+	return skops->family == AF_INET6 ? HEADERS_V6 : HEADERS_V4;
+}
+
+/*
+ * IP bytes of the download limit per round trip of the connection, or 0 when
+ * there is no download limit or the round trip is too short for a window.
+ */
+static __attribute__((always_inline)) __u64
+round_trip_bytes(const struct bpf_sock_ops *skops, const struct ct_rate *r)
+{
+	__u32 rtt_us = skops->srtt_us >> 3;	/* srtt_us is kept times 8 */
+
+	if (r->rate_fp == 0 || rtt_us < WINDOW_MIN_RTT_US)
+		return 0;
+	if (rtt_us > WINDOW_MAX_RTT_US)
+		rtt_us = WINDOW_MAX_RTT_US;
+	/* Rate in bytes/ns, 32.32, times ns. */
+	return (at_most(r->rate_fp, WINDOW_MAX_RATE) * rtt_us >> 22) * 1000 >>
+	    10;
+}
+
+static __attribute__((always_inline)) __u64
+window_floor(const struct bpf_sock_ops *skops)
+{
+	return (__u64)skops->mss_cache * WINDOW_MIN_SEGMENTS_X8 / 8;
+}
+
 static __attribute__((always_inline)) void
 size_window(struct bpf_sock_ops *skops)
 {
 	struct ct_rate r = ct_conf.dir[CT_INGRESS];
-	__u32 rtt_us = skops->srtt_us >> 3;	/* srtt_us is kept times 8 */
-	__u64 bytes;
+	__u64 bytes = round_trip_bytes(skops, &r);
 	int buf;
 
-	if (r.rate_fp == 0 || rtt_us < WINDOW_MIN_RTT_US)
+	if (bytes == 0)
 		return;
-	if (rtt_us > WINDOW_MAX_RTT_US)
-		rtt_us = WINDOW_MAX_RTT_US;
-	/* Bytes per round trip: rate in bytes/ns, 32.32, times ns. */
-	bytes = (at_most(r.rate_fp, WINDOW_MAX_RATE) * rtt_us >> 22) * 1000 >>
-	    10;
-	if (bytes < (__u64)skops->mss_cache * WINDOW_MIN_SEGMENTS_X8 / 8)
-		bytes = (__u64)skops->mss_cache * WINDOW_MIN_SEGMENTS_X8 / 8;
+	if (bytes < window_floor(skops))
+		bytes = window_floor(skops);
 	bytes = bytes * WINDOW_BUF_PER_MILLE / 1000;
 	if (bytes > WINDOW_MAX_BUF + WINDOW_MAX_BUF / 10)
 		return;
 	buf = (int)at_most(bytes, WINDOW_MAX_BUF);
 	if (bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &buf,
-	    sizeof(buf)) == 0)
-		__sync_fetch_and_add(&ct_bucket.windows, 1);
+	    sizeof(buf)) != 0)
+		return;
+	__sync_fetch_and_add(&ct_bucket.windows, 1);
+	/* From now on, a call for every segment it sends: see steer(). */
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+	    BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+}
+
+/*
+ * The window clamp that the download bucket's level calls for: the whole
+ * window while the bucket holds at least what it holds after a pause, less
+ * in proportion below that, down to the floor when it is empty.  Where the
+ * whole window is the floor (1mbit over 20 ms), it narrows from the floor to
+ * one segment instead: the receiver then holds back its acknowledgment of a
+ * lone segment, and the sender waits, which is the brake wanted.  The bucket
+ * is read without a lock: a level a packet old errs by a packet's worth.
+ */
+static __attribute__((always_inline)) void
+steer(struct bpf_sock_ops *skops)
+{
+	struct ct_rate r = ct_conf.dir[CT_INGRESS];
+	__u64 rtt_bytes = round_trip_bytes(skops, &r);
+	__u64 low = ct_conf.start_fp[CT_INGRESS] >> CT_FP_SHIFT;
+	__s64 tokens = ct_bucket.tokens_fp;
+	__u64 have = tokens > 0 ? (__u64)tokens >> CT_FP_SHIFT : 0;
+	__u64 full, least;
+	int clamp;
+
+	if (rtt_bytes == 0)
+		return;
+	/* 1.1 times the limit, as payload. */
+	full = rtt_bytes * WINDOW_FULL_PER_MILLE / 1000 * skops->mss_cache /
+	    (skops->mss_cache + headers(skops));
+	least = window_floor(skops);
+	if (full <= least) {
+		full = least;
+		least = skops->mss_cache;
+	}
+	if (have < low)
+		full = least + (full - least) * have / low;
+	clamp = (int)at_most(full, GRAIN_CLAMP_MAX);
+	bpf_setsockopt(skops, SOL_TCP, TCP_WINDOW_CLAMP, &clamp,
+	    sizeof(clamp));
 }
 
 /*
@@ -464,15 +553,13 @@ size_window(struct bpf_sock_ops *skops)
  * runs first, or by the application) is kept.
  */
 #define SO_MAX_PACING_RATE 47
-#define PACE_HEADERS_V4 52	/* IPv4 and TCP headers with timestamps */
-#define PACE_HEADERS_V6 72
 
 static __attribute__((always_inline)) void
 pace(struct bpf_sock_ops *skops)
 {
 	struct ct_rate r = ct_conf.dir[CT_EGRESS];
 	__u32 mss = skops->mss_cache;
-	__u32 hdr = skops->family == 10 ? PACE_HEADERS_V6 : PACE_HEADERS_V4;
+	__u32 hdr = headers(skops);
 	__u64 bytes_per_s;
 	int now = 0, want;
 
@@ -493,6 +580,10 @@ SEC("sockops")
 int
 ct_sockops(struct bpf_sock_ops *skops)
 {
+	if (skops->op == BPF_SOCK_OPS_HDR_OPT_LEN_CB) {
+		steer(skops);
+		return 1;
+	}
 	if (skops->op == BPF_SOCK_OPS_TCP_CONNECT_CB) {
 		fine_grain(skops);
 		return 1;

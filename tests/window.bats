@@ -9,7 +9,8 @@ load helpers
 
 DELAYLINE=$BATS_TEST_DIRNAME/../bench/delayline
 SECONDS_RUN=6
-WINDOWS_AT=56	# offset of the count in the download bucket (bucket.h)
+DROPPED_AT=48	# offsets in the download bucket (bucket.h): dropped packets
+WINDOWS_AT=56	# and connections whose receive buffer ct set
 
 setup() {
     common_setup
@@ -52,6 +53,23 @@ download() {
     # Policed by drops alone, a cubic download here sends a fifth again.
     expect_range "segments sent again" 0 $((RECEIVED / 1448 / 50)) "$RESENT"
     expect_range "IP rate of the whole download, first second and all" 8500000 11000000 "$rate"
+}
+
+@test "on a 20 ms path the window narrows as the bucket runs low: a 100mbit download loses nothing to it" {
+    local cg pins dropped rate
+    netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path"
+    cg=$(new_cgroup)
+    spawn_sleeper "$cg"
+    limit_ok "$SPAWNED" 100mbit
+    pins=$CT_PINS/$(cg_id "$cg")
+    download "$cg"
+    dropped=$(map_u64 "$pins/bucket_down" "$DROPPED_AT")
+    rate=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
+    note "20 ms path, 100mbit: $rate bit/s, $dropped packets dropped, $RESENT segments sent again"
+    # A window of 1.1 times the limit that stayed so (the buffer's window
+    # capped by rmem_max is about that here) had the bucket drop dozens.
+    expect_range "packets the download bucket dropped" 0 2 "$dropped"
+    expect_range "IP rate of the whole download, first second and all" 85000000 105000000 "$rate"
 }
 
 @test "on a veth, whose round trip no window can hold a rate on, the bucket alone limits" {
