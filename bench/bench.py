@@ -488,13 +488,15 @@ class Bench:
         return self.port
 
     def tcp_cell(self, rate, direction, cc, flows=1, path="veth",
-                 limiter="ct"):
+                 limiter="ct", burst=None):
         """One iperf3 transfer of cell_seconds, its start included (-O 0),
-        by a client in a cgroup of its own, limited by limiter."""
+        by a client in a cgroup of its own, limited by limiter (ct with
+        --burst burst, when given)."""
         lab = self.lab
         cg = lab.cgroup("%s-%s-%s-%s-%s-%d" % (limiter, rate, direction, cc,
                                                path, flows))
-        prefix = TCP_LIMITERS[limiter](lab, cg, rate, path, self.burst)
+        depth = ["--burst", burst] if burst else self.burst
+        prefix = TCP_LIMITERS[limiter](lab, cg, rate, path, depth)
         port = self.next_port()
         reverse = direction == "down"
         args = ["-p", str(port), "-t", str(self.cell_seconds), "-O", "0",
@@ -977,6 +979,26 @@ def path_cells(r):
                          direction == "down")
 
 
+DEPTH_RATES = ["10mbit", "100mbit"]
+DEPTH_SECONDS = [1, 0.25, 0.1]     # of the rate; 1 is ct's default
+
+
+def depths(r):
+    """Downloads on the veth with buckets of a second of the rate (ct's
+    default) and shallower: what a policer's depth does to a rate that no
+    window can hold at a 50 us round trip. Reported, not judged."""
+    for rate in r.rates(DEPTH_RATES):
+        for cc in ("bbr", "cubic"):
+            for s in DEPTH_SECONDS:
+                burst = "%dkb" % (bits(rate) / 8 * s / 1024)
+                c = r.bench.tcp_cell(rate, "down", cc, burst=burst)
+                r.rep.row("depth %s %s %g s: IP rate/limit" % (
+                    rate, cc, s), "%.3f" % c["ip"], "(reported)", None,
+                    "cv %.3f rtx %.1f%% wire %.2f first %.2f, burst %s" % (
+                        c["cv"], 100 * c["rtx"], c["wire"], c["first"],
+                        burst))
+
+
 def four_flows(r):
     for direction in ("down", "up"):
         c = r.bench.tcp_cell("10mbit", direction, "cubic", flows=4)
@@ -1415,6 +1437,8 @@ SECTIONS = [
             "path of 20 ms RTT"),
     Section("peers", peers, False, "downloads limited by ct and by HTB, "
             "IFB + HTB, trickle, curl --limit-rate; 4 flows by ct and HTB"),
+    Section("depth", depths, False, "veth downloads at 10mbit and 100mbit "
+            "with buckets of 1, 0.25 and 0.1 s of the rate"),
     Section("flows", four_flows, False, "4 flows under 10mbit"),
     Section("two", two_cgroups, False, "two limited cgroups at once"),
     Section("nested", nested, False, "a limited child in a limited parent"),
