@@ -355,13 +355,14 @@ ct_egress(struct __sk_buff *skb)
  * and late.  So the window also follows the bucket: whenever the connection
  * sends a segment (a download's acknowledgments; the kernel asks the program
  * for header options then, once the program has asked for that call when it
- * set the buffer), its window clamp is set from what the bucket holds.  With at least what a bucket holds after a
- * pause, the window is the whole 1.1 times the limit; below that it narrows
- * in proportion, down to a floor when the bucket is empty.  A sender
- * faster than the limit drains the bucket until its window matches the
- * limit, and the bucket settles above empty: nothing is dropped.  The clamp
- * is set on every segment: the level moves with every packet, and the
- * kernel resets the clamp whenever it relearns the payload's share.
+ * set the buffer), its window clamp is set from what the bucket holds.  With
+ * at least what a bucket holds after a pause, the window is the whole 1.1
+ * times the limit; below that it narrows in proportion, down to a floor when
+ * the bucket is empty.  A sender faster than the limit drains the bucket
+ * until its window matches the limit, and the bucket settles above empty:
+ * nothing is dropped.  The clamp is set on every segment: the level moves
+ * with every packet, and the kernel resets the clamp whenever it relearns
+ * the payload's share.
  */
 #define SOL_SOCKET 1
 #define SO_RCVBUF 8
@@ -394,8 +395,8 @@ ct_egress(struct __sk_buff *skb)
  * The kernel caps a buffer set this way at net.core.rmem_max (208 KiB by
  * default).  A buffer up to a tenth above that is set at the cap, which
  * still gives a window of about the limit; a connection that needs more
- * would be left below the limit, and keeps the kernel's autotuning and the
- * bucket.
+ * would be left below the limit, and keeps the kernel's autotuning, its
+ * window held by the clamp alone (see steer()).
  */
 #define WINDOW_MAX_BUF (208 * 1024)
 /*
@@ -495,12 +496,11 @@ size_window(struct bpf_sock_ops *skops)
 	if (bytes < window_floor(skops))
 		bytes = window_floor(skops);
 	bytes = bytes * WINDOW_BUF_PER_MILLE / 1000;
-	if (bytes > WINDOW_MAX_BUF + WINDOW_MAX_BUF / 10)
-		return;
-	buf = (int)at_most(bytes, WINDOW_MAX_BUF);
-	if (bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &buf,
-	    sizeof(buf)) != 0)
-		return;
+	if (bytes <= WINDOW_MAX_BUF + WINDOW_MAX_BUF / 10) {
+		buf = (int)at_most(bytes, WINDOW_MAX_BUF);
+		bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &buf,
+		    sizeof(buf));
+	}
 	__sync_fetch_and_add(&ct_bucket.windows, 1);
 	/* From now on, a call for every segment it sends: see steer(). */
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |

@@ -87,7 +87,7 @@ struct ct_bucket {
 	__u64 dropped_bytes;
 	__u64 dropped_packets;
 	__u64 windows;		/* download bucket only: TCP connections whose
-				   receive buffer the sock_ops program set */
+				   receive window the sock_ops program holds */
 };
 
 #endif

@@ -10,7 +10,7 @@ load helpers
 DELAYLINE=$BATS_TEST_DIRNAME/../bench/delayline
 SECONDS_RUN=6
 DROPPED_AT=48	# offsets in the download bucket (bucket.h): dropped packets
-WINDOWS_AT=56	# and connections whose receive buffer ct set
+WINDOWS_AT=56	# and connections whose receive window ct holds
 
 setup() {
     common_setup
@@ -47,7 +47,7 @@ download() {
     rate=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
     note "20 ms path, 10mbit: $rate bit/s, $RESENT segments sent again of $((RECEIVED / 1448)), $windows connections sized"
     # iperf3's control connection and its data connection
-    expect_range "connections whose receive buffer ct set" 2 2 "$windows"
+    expect_range "connections whose receive window ct holds" 2 2 "$windows"
     load_status
     expect_status_value "$(cg_rel "$cg")" down windows_set "$windows"
     # Policed by drops alone, a cubic download here sends a fifth again.
@@ -72,6 +72,25 @@ download() {
     expect_range "IP rate of the whole download, first second and all" 85000000 105000000 "$rate"
 }
 
+@test "a download whose window is above what rmem_max lets a buffer hold is held by the clamp alone" {
+    local cg pins dropped windows rate
+    netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path"
+    cg=$(new_cgroup)
+    spawn_sleeper "$cg"
+    # 1.1 times 200mbit over 20 ms is 550 KB of window: twice what a buffer
+    # capped at the default rmem_max gives.
+    limit_ok "$SPAWNED" 200mbit
+    pins=$CT_PINS/$(cg_id "$cg")
+    download "$cg"
+    dropped=$(map_u64 "$pins/bucket_down" "$DROPPED_AT")
+    windows=$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")
+    rate=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
+    note "20 ms path, 200mbit: $rate bit/s, $dropped packets dropped, $windows windows held"
+    expect_range "connections whose receive window ct holds" 2 2 "$windows"
+    expect_range "packets the download bucket dropped" 0 2 "$dropped"
+    expect_range "IP rate of the whole download, first second and all" 170000000 210000000 "$rate"
+}
+
 @test "on a veth, whose round trip no window can hold a rate on, the bucket alone limits" {
     local cg pins
     netns_up
@@ -81,7 +100,7 @@ download() {
     pins=$CT_PINS/$(cg_id "$cg")
     download "$cg"
     note "veth, 10mbit: $((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN)) bit/s"
-    expect_eq "connections whose receive buffer ct set" 0 "$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")"
+    expect_eq "connections whose receive window ct holds" 0 "$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")"
 }
 
 # rcv_wscales: the window scale this side advertises on each connection to
