@@ -35,60 +35,49 @@ download() {
     RESENT=$(($(retrans_segs "$NETNS_B") - before))
 }
 
+# path_download RATE: a download over the 20 ms path into a new cgroup limited
+# to RATE, as download(); CG is the cgroup, PINS its pins, RATE_IP the IP rate
+# of the whole download (bit/s), DROPPED and WINDOWS the download bucket's
+# counts of dropped packets and of connections whose window ct holds
+path_download() {
+    netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path" || return
+    CG=$(new_cgroup)
+    spawn_sleeper "$CG"
+    limit_ok "$SPAWNED" "$1"
+    PINS=$CT_PINS/$(cg_id "$CG")
+    download "$CG" || return
+    RATE_IP=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
+    DROPPED=$(map_u64 "$PINS/bucket_down" "$DROPPED_AT")
+    WINDOWS=$(map_u64 "$PINS/bucket_down" "$WINDOWS_AT")
+    note "20 ms path, $1: $RATE_IP bit/s, $RESENT segments sent again of $((RECEIVED / 1448)), $DROPPED packets dropped, $WINDOWS windows held"
+}
+
 @test "on a 20 ms path a limited download is held by its window: the sender sends next to nothing again" {
-    local cg pins windows rate
-    netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path"
-    cg=$(new_cgroup)
-    spawn_sleeper "$cg"
-    limit_ok "$SPAWNED" 10mbit
-    pins=$CT_PINS/$(cg_id "$cg")
-    download "$cg"
-    windows=$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")
-    rate=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
-    note "20 ms path, 10mbit: $rate bit/s, $RESENT segments sent again of $((RECEIVED / 1448)), $windows connections sized"
+    path_download 10mbit
     # iperf3's control connection and its data connection
-    expect_range "connections whose receive window ct holds" 2 2 "$windows"
+    expect_range "connections whose receive window ct holds" 2 2 "$WINDOWS"
     load_status
-    expect_status_value "$(cg_rel "$cg")" down windows_set "$windows"
+    expect_status_value "$(cg_rel "$CG")" down windows_set "$WINDOWS"
     # Policed by drops alone, a cubic download here sends a fifth again.
     expect_range "segments sent again" 0 $((RECEIVED / 1448 / 50)) "$RESENT"
-    expect_range "IP rate of the whole download, first second and all" 8500000 11000000 "$rate"
+    expect_range "IP rate of the whole download, first second and all" 8500000 11000000 "$RATE_IP"
 }
 
 @test "on a 20 ms path the window narrows as the bucket runs low: a 100mbit download loses nothing to it" {
-    local cg pins dropped rate
-    netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path"
-    cg=$(new_cgroup)
-    spawn_sleeper "$cg"
-    limit_ok "$SPAWNED" 100mbit
-    pins=$CT_PINS/$(cg_id "$cg")
-    download "$cg"
-    dropped=$(map_u64 "$pins/bucket_down" "$DROPPED_AT")
-    rate=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
-    note "20 ms path, 100mbit: $rate bit/s, $dropped packets dropped, $RESENT segments sent again"
+    path_download 100mbit
     # A window of 1.1 times the limit that stayed so (the buffer's window
     # capped by rmem_max is about that here) had the bucket drop dozens.
-    expect_range "packets the download bucket dropped" 0 2 "$dropped"
-    expect_range "IP rate of the whole download, first second and all" 85000000 105000000 "$rate"
+    expect_range "packets the download bucket dropped" 0 2 "$DROPPED"
+    expect_range "IP rate of the whole download, first second and all" 85000000 105000000 "$RATE_IP"
 }
 
 @test "a download whose window is above what rmem_max lets a buffer hold is held by the clamp alone" {
-    local cg pins dropped windows rate
-    netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path"
-    cg=$(new_cgroup)
-    spawn_sleeper "$cg"
     # 1.1 times 200mbit over 20 ms is 550 KB of window: twice what a buffer
     # capped at the default rmem_max gives.
-    limit_ok "$SPAWNED" 200mbit
-    pins=$CT_PINS/$(cg_id "$cg")
-    download "$cg"
-    dropped=$(map_u64 "$pins/bucket_down" "$DROPPED_AT")
-    windows=$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")
-    rate=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
-    note "20 ms path, 200mbit: $rate bit/s, $dropped packets dropped, $windows windows held"
-    expect_range "connections whose receive window ct holds" 2 2 "$windows"
-    expect_range "packets the download bucket dropped" 0 2 "$dropped"
-    expect_range "IP rate of the whole download, first second and all" 170000000 210000000 "$rate"
+    path_download 200mbit
+    expect_range "connections whose receive window ct holds" 2 2 "$WINDOWS"
+    expect_range "packets the download bucket dropped" 0 2 "$DROPPED"
+    expect_range "IP rate of the whole download, first second and all" 170000000 210000000 "$RATE_IP"
 }
 
 @test "on a veth, whose round trip no window can hold a rate on, the bucket alone limits" {
