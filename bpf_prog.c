@@ -342,27 +342,24 @@ ct_egress(struct __sk_buff *skb)
  * drop: nothing is sent twice over the link, and the rate is as smooth as the
  * path.  The bucket stays the hard limit behind it.
  *
- * The lever is the socket's receive buffer: setting it also stops the
- * kernel's autotuning from growing it, and the kernel then sizes the window
- * from it (it doubles the value given and advertises a share of that, the
- * payload's share of what the device allocates per packet, learnt as data
- * arrives; a window clamp alone is undone by that learning).  The buffer is
- * set once, when the connection is established, from the round trip of the
- * handshake.
+ * The lever is the connection's window clamp, set whenever it sends a
+ * segment (a download's acknowledgments: the kernel asks the program for
+ * header options then, once the program has asked for that call when the
+ * connection was established).  Set once, a clamp does not hold: the kernel
+ * resets it as the receive buffer grows and as it relearns the payload's
+ * share of what each packet costs in memory.  Set before each segment, it
+ * is the window that segment advertises, to the byte, whatever the buffer.
  *
- * A window a little above the limit keeps the rate where the round trip
- * grows under load, and the bucket would drop the excess, a little at a time
- * and late.  So the window also follows the bucket: whenever the connection
- * sends a segment (a download's acknowledgments; the kernel asks the program
- * for header options then, once the program has asked for that call when it
- * set the buffer), its window clamp is set from what the bucket holds.  With
- * at least what a bucket holds after a pause, the window is the whole 1.1
- * times the limit; below that it narrows in proportion, down to a floor when
- * the bucket is empty.  A sender faster than the limit drains the bucket
- * until its window matches the limit, and the bucket settles above empty:
- * nothing is dropped.  The clamp is set on every segment: the level moves
- * with every packet, and the kernel resets the clamp whenever it relearns
- * the payload's share.
+ * The window is 1.1 times the limit times the handshake's round trip: above
+ * the limit, so that a round trip a little longer under load does not leave
+ * the download below it, nor one read by an application that lets data wait
+ * in the socket (curl from nginx at 1.05: 0.93 of the limit).  A sender that
+ * takes the tenth drains the bucket, which would then drop, late and a
+ * little at a time.  So the window also follows the bucket: the whole window
+ * while the bucket holds at least what it holds after a pause, less in
+ * proportion below that, down to a floor when the bucket is empty.  A sender
+ * faster than the limit drains the bucket until its window matches the
+ * limit, and the bucket settles above empty: nothing is dropped.
  */
 #define SOL_SOCKET 1
 #define SO_RCVBUF 8
@@ -378,36 +375,25 @@ ct_egress(struct __sk_buff *skb)
  * rate and a round trip in range). */
 #define WINDOW_MAX_RTT_US (1U << 22)
 #define WINDOW_MAX_RATE (1ULL << 40)	/* bytes per ns, 32.32 */
-/*
- * The buffer that gives a window of about 1.1 times the limit (in IP bytes)
- * per round trip, as a share of the limit times the round trip: 1.1, times
- * the payload's share of a packet at MTU 1500 (1448/1500), over the doubling
- * and the advertised share of about 0.63 on the devices measured.  Above the
- * limit, so that a round trip a little longer under load does not leave the
- * download below it, nor one read by an application that lets data wait in
- * the buffer (curl from nginx at 1.05: 0.93 of the limit); the bucket takes
- * the rest.
- */
-#define WINDOW_BUF_PER_MILLE 843
-/* The same 1.1 as a window, in payload bytes per IP byte of the round trip. */
+/* The 1.1, in payload bytes per IP byte of the limit's round trip. */
 #define WINDOW_FULL_PER_MILLE 1100
-/*
- * The kernel caps a buffer set this way at net.core.rmem_max (208 KiB by
- * default).  A buffer up to a tenth above that is set at the cap, which
- * still gives a window of about the limit; a connection that needs more
- * would be left below the limit, and keeps the kernel's autotuning, its
- * window held by the clamp alone (see steer()).
- */
-#define WINDOW_MAX_BUF (208 * 1024)
 /*
  * A window of fewer than two full segments holds nothing steady: the sender
  * sends whole segments only, and the receiver holds back its acknowledgment
  * of a lone segment for tens of milliseconds.  So the window is at least two
- * segments and an eighth (in IP bytes per round trip, of the segment size),
- * even where that passes more than the limit (1mbit over 20 ms is 1.7
- * segments); steer() takes it lower only while the bucket runs low.
+ * segments and an eighth, even where that passes more than the limit (1mbit
+ * over 20 ms is 1.7 segments) and the bucket drops the rest.
  */
 #define WINDOW_MIN_SEGMENTS_X8 17
+/*
+ * Where the window is that floor, the receive buffer holds it, not the
+ * clamp: set to what gives it (the kernel doubles the value given and
+ * advertises a share of that, about 0.63 on the devices measured), as the
+ * buffer also stops the kernel from growing it.  At 1mbit over 20 ms, bbr
+ * ran at 0.995 of the limit held so, and at 0.91-0.93 with a clamp of the
+ * same size on a buffer the kernel grew.
+ */
+#define WINDOW_FLOOR_BUF_PER_MILLE 843
 
 /*
  * The grain of the window.  The window is advertised in units of 2 to the
@@ -484,59 +470,57 @@ window_floor(const struct bpf_sock_ops *skops)
 	return (__u64)skops->mss_cache * WINDOW_MIN_SEGMENTS_X8 / 8;
 }
 
+/* The whole window, in payload bytes, or 0 where no window applies. */
+static __attribute__((always_inline)) __u64
+full_window(const struct bpf_sock_ops *skops, const struct ct_rate *r)
+{
+	__u64 ip = round_trip_bytes(skops, r);
+
+	return ip * WINDOW_FULL_PER_MILLE / 1000 * skops->mss_cache /
+	    (skops->mss_cache + headers(skops));
+}
+
+/* When the connection is established: from now on, a call for every
+ * segment it sends (see steer()), or a buffer that holds the floor. */
 static __attribute__((always_inline)) void
-size_window(struct bpf_sock_ops *skops)
+hold_window(struct bpf_sock_ops *skops)
 {
 	struct ct_rate r = ct_conf.dir[CT_INGRESS];
-	__u64 bytes = round_trip_bytes(skops, &r);
+	__u64 full = full_window(skops, &r), least = window_floor(skops);
 	int buf;
 
-	if (bytes == 0)
+	if (full == 0)
 		return;
-	if (bytes < window_floor(skops))
-		bytes = window_floor(skops);
-	bytes = bytes * WINDOW_BUF_PER_MILLE / 1000;
-	if (bytes <= WINDOW_MAX_BUF + WINDOW_MAX_BUF / 10) {
-		buf = (int)at_most(bytes, WINDOW_MAX_BUF);
+	if (full <= least) {
+		buf = (int)(least * WINDOW_FLOOR_BUF_PER_MILLE / 1000);
 		bpf_setsockopt(skops, SOL_SOCKET, SO_RCVBUF, &buf,
 		    sizeof(buf));
+	} else {
+		bpf_sock_ops_cb_flags_set(skops,
+		    skops->bpf_sock_ops_cb_flags |
+		    BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
 	}
 	__sync_fetch_and_add(&ct_bucket.windows, 1);
-	/* From now on, a call for every segment it sends: see steer(). */
-	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
-	    BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
 }
 
 /*
- * The window clamp that the download bucket's level calls for: the whole
- * window while the bucket holds at least what it holds after a pause, less
- * in proportion below that, down to the floor when it is empty.  Where the
- * whole window is the floor (1mbit over 20 ms), it narrows from the floor to
- * one segment instead: the receiver then holds back its acknowledgment of a
- * lone segment, and the sender waits, which is the brake wanted.  The bucket
- * is read without a lock: a level a packet old errs by a packet's worth.
+ * The window clamp that the download bucket's level calls for, before the
+ * connection sends a segment.  The bucket is read without a lock: a level a
+ * packet old errs by a packet's worth.
  */
 static __attribute__((always_inline)) void
 steer(struct bpf_sock_ops *skops)
 {
 	struct ct_rate r = ct_conf.dir[CT_INGRESS];
-	__u64 rtt_bytes = round_trip_bytes(skops, &r);
+	__u64 full = full_window(skops, &r), least = window_floor(skops);
 	__u64 low = ct_conf.start_fp[CT_INGRESS] >> CT_FP_SHIFT;
 	__s64 tokens = ct_bucket.tokens_fp;
 	__u64 have = tokens > 0 ? (__u64)tokens >> CT_FP_SHIFT : 0;
-	__u64 full, least;
 	int clamp;
 
-	if (rtt_bytes == 0)
+	/* No limit now, or a limit lowered to the floor: the clamp stays. */
+	if (full <= least)
 		return;
-	/* 1.1 times the limit, as payload. */
-	full = rtt_bytes * WINDOW_FULL_PER_MILLE / 1000 * skops->mss_cache /
-	    (skops->mss_cache + headers(skops));
-	least = window_floor(skops);
-	if (full <= least) {
-		full = least;
-		least = skops->mss_cache;
-	}
 	if (have < low)
 		full = least + (full - least) * have / low;
 	clamp = (int)at_most(full, GRAIN_CLAMP_MAX);
@@ -591,7 +575,7 @@ ct_sockops(struct bpf_sock_ops *skops)
 	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
 	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
-	size_window(skops);
+	hold_window(skops);
 	pace(skops);
 	return 1;
 }
