@@ -2,10 +2,10 @@
  * The limiter: one cgroup_skb program per direction, charging every packet of
  * the cgroup it is attached to against that cgroup's token bucket, and a
  * sock_ops program that fits each of the cgroup's TCP connections to the
- * limits: its receive window to the download limit (sized when it is
- * established, then narrowed as the download bucket runs low), its pace to
- * the upload limit, so that both senders are held to the limit before
- * anything has to be dropped.
+ * limits: its receive window to the download limit (set before each segment
+ * it sends, narrowed as the download bucket runs low), its pace to the
+ * upload limit, so that both senders are held to the limit before anything
+ * has to be dropped.
  *
  * Built with clang -target bpf and embedded in ct; ct loads it itself, so
  * this file depends on nothing but the kernel's uapi headers.  The only
@@ -400,8 +400,10 @@ ct_egress(struct __sk_buff *skb)
  * power of the window scale, which the kernel chooses before the handshake
  * from the largest buffer it could ever give the socket (tcp_rmem, 32 MiB
  * on some machines: units of 1 KiB, a tenth of a window of 1mbit over 20
- * ms).  A window clamp set before the handshake lowers the scale; as the
- * clamp stays, it is generous: two seconds of the limit, 1 MiB at least.
+ * ms).  A window clamp set before the handshake lowers the scale.  It is
+ * generous, two seconds of the limit and 1 MiB at least, so that the scale
+ * leaves room for any window steer() sets later, and for a connection at
+ * the floor, which keeps it.
  * Only for connections this side opens: the scale of one accepted is chosen
  * from the listening socket's buffer.
  */
