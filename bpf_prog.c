@@ -375,7 +375,7 @@ ct_egress(struct __sk_buff *skb)
  * rate and a round trip in range). */
 #define WINDOW_MAX_RTT_US (1U << 22)
 #define WINDOW_MAX_RATE (1ULL << 40)	/* bytes per ns, 32.32 */
-/* The 1.1, in payload bytes per IP byte of the limit's round trip. */
+/* The 1.1, of the IP bytes of the limit's round trip. */
 #define WINDOW_FULL_PER_MILLE 1100
 /*
  * A window of fewer than two full segments holds nothing steady: the sender
@@ -442,10 +442,14 @@ fine_grain(struct bpf_sock_ops *skops)
 #define HEADERS_V6 72
 #define AF_INET6 10
 
-static __attribute__((always_inline)) __u32
-headers(const struct bpf_sock_ops *skops)
+/* The payload of the connection's full segments that carry ip bytes. */
+static __attribute__((always_inline)) __u64
+payload(const struct bpf_sock_ops *skops, __u64 ip)
 {
-	return skops->family == AF_INET6 ? HEADERS_V6 : HEADERS_V4;
+	__u32 mss = skops->mss_cache;
+
+	return ip * mss /
+	    (mss + (skops->family == AF_INET6 ? HEADERS_V6 : HEADERS_V4));
 }
 
 /*
@@ -476,10 +480,8 @@ window_floor(const struct bpf_sock_ops *skops)
 static __attribute__((always_inline)) __u64
 full_window(const struct bpf_sock_ops *skops, const struct ct_rate *r)
 {
-	__u64 ip = round_trip_bytes(skops, r);
-
-	return ip * WINDOW_FULL_PER_MILLE / 1000 * skops->mss_cache /
-	    (skops->mss_cache + headers(skops));
+	return payload(skops,
+	    round_trip_bytes(skops, r) * WINDOW_FULL_PER_MILLE / 1000);
 }
 
 /* When the connection is established: from now on, a call for every
@@ -544,14 +546,12 @@ static __attribute__((always_inline)) void
 pace(struct bpf_sock_ops *skops)
 {
 	struct ct_rate r = ct_conf.dir[CT_EGRESS];
-	__u32 mss = skops->mss_cache;
-	__u32 hdr = headers(skops);
 	__u64 bytes_per_s;
 	int now = 0, want;
 
-	if (r.rate_fp == 0 || mss == 0)
+	if (r.rate_fp == 0 || skops->mss_cache == 0)
 		return;
-	bytes_per_s = per_second(r.rate_fp) * mss / (mss + hdr);
+	bytes_per_s = payload(skops, per_second(r.rate_fp));
 	if (bytes_per_s >= 0x7fffffff)
 		return;
 	want = (int)bytes_per_s;

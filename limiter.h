@@ -37,7 +37,7 @@ struct dir_stats {
 	uint64_t dropped_bytes;
 	uint64_t dropped_packets;
 	uint64_t windowed;	/* download: TCP connections whose receive
-				   window the sock_ops program set */
+				   window the sock_ops program holds */
 };
 
 #define LIMITER_NPROGS 3	/* ingress, egress, sock_ops */

@@ -36,6 +36,7 @@ import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CT = os.environ.get("CT", os.path.join(TOP, "ct"))
+RUN_DIR = "/run/ct"     # ct's registry (policy.h)
 PROGCOST = os.path.join(TOP, "bench", "progcost")
 DELAYLINE = os.path.join(TOP, "bench", "delayline")
 
@@ -118,10 +119,12 @@ class Lab:
 
     What a measurement sets up beyond processes and cgroups (a qdisc, a
     device, a route) it undoes by a command it adds to undo; release()
-    runs those, newest first."""
+    runs those, newest first. ct's own state (its registry, pins) goes
+    with ct cleanup at the end, unless it was there before the bench."""
 
     def __init__(self):
         tag = str(os.getpid())
+        self.ct_state_before = os.path.exists(RUN_DIR)
         self.a, self.b = "ctbA" + tag, "ctbB" + tag
         self.tun_names = ("ctdA" + tag, "ctdB" + tag)
         self.cgroot = cgroup2_root()
@@ -303,6 +306,8 @@ class Lab:
 
     def close(self):
         self.release()
+        if not self.ct_state_before:
+            run(CT, "cleanup", check=False)
         for p in self.anchors.values():
             p.kill()
             p.wait()
@@ -1401,7 +1406,7 @@ def scale(r):
             time.sleep(0.1)
         left = ["%d programs" % progs] if progs else []
         left += ["%d maps" % maps] if maps else []
-        left += ["/run/ct"] if os.path.exists("/run/ct") else []
+        left += [RUN_DIR] if os.path.exists(RUN_DIR) else []
         rep.row("scale: left after ct cleanup", ", ".join(left) or "none",
                 "none", not left, "bpftool prog/map show after %.1f s, "
                 "/run/ct" % waited)

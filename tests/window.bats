@@ -36,25 +36,30 @@ download() {
     RESENT=$(($(retrans_segs "$NETNS_B") - before))
 }
 
-# path_download RATE: a download over the 20 ms path into a new cgroup limited
-# to RATE, as download(); CG is the cgroup, PINS its pins, RATE_IP the IP rate
-# of the whole download (bit/s), DROPPED and WINDOWS the download bucket's
-# counts of dropped packets and of connections whose window ct holds
-path_download() {
-    netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path" || return
+# limited_download PATH RATE: a download over PATH (20ms or veth) into a new
+# cgroup limited to RATE, as download(); CG is the cgroup, PINS its pins,
+# RATE_IP the IP rate of the whole download (bit/s), DROPPED and WINDOWS the
+# download bucket's counts of dropped packets and of connections whose window
+# ct holds
+limited_download() {
+    if [[ $1 == 20ms ]]; then
+        netns_path_up "$DELAYLINE" 10000 || fail "cannot make the 20 ms path" || return
+    else
+        netns_up || return
+    fi
     CG=$(new_cgroup)
     spawn_sleeper "$CG"
-    limit_ok "$SPAWNED" "$1"
+    limit_ok "$SPAWNED" "$2"
     PINS=$CT_PINS/$(cg_id "$CG")
     download "$CG" || return
     RATE_IP=$((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN))
     DROPPED=$(map_u64 "$PINS/bucket_down" "$DROPPED_AT")
     WINDOWS=$(map_u64 "$PINS/bucket_down" "$WINDOWS_AT")
-    note "20 ms path, $1: $RATE_IP bit/s, $RESENT segments sent again of $((RECEIVED / 1448)), $DROPPED packets dropped, $WINDOWS windows held"
+    note "$1, $2: $RATE_IP bit/s, $RESENT segments sent again of $((RECEIVED / 1448)), $DROPPED packets dropped, $WINDOWS windows held"
 }
 
 @test "on a 20 ms path a limited download is held by its window: the sender sends next to nothing again" {
-    path_download 10mbit
+    limited_download 20ms 10mbit
     # iperf3's control connection and its data connection
     expect_range "connections whose receive window ct holds" 2 2 "$WINDOWS"
     load_status
@@ -65,9 +70,9 @@ path_download() {
 }
 
 @test "on a 20 ms path the window narrows as the bucket runs low: a 100mbit download loses nothing to it" {
-    path_download 100mbit
-    # A window of 1.1 times the limit that stayed so (the buffer's window
-    # capped by rmem_max is about that here) had the bucket drop dozens.
+    limited_download 20ms 100mbit
+    # A window held at 1.1 times the limit, not narrowed as the bucket runs
+    # low, had the bucket drop dozens.
     expect_range "packets the download bucket dropped" 0 2 "$DROPPED"
     expect_range "IP rate of the whole download, first second and all" 85000000 105000000 "$RATE_IP"
 }
@@ -75,7 +80,7 @@ path_download() {
 @test "a 4mbit download arrives at the limit: its window is the clamp, not a share of a buffer" {
     # A buffer sized for the share of it the kernel advertises on most
     # devices gave 0.88 of the limit here, where the share is smaller.
-    path_download 4mbit
+    limited_download 20ms 4mbit
     expect_range "connections whose receive window ct holds" 2 2 "$WINDOWS"
     expect_range "IP rate of the whole download, first second and all" 3750000 4200000 "$RATE_IP"
 }
@@ -83,22 +88,15 @@ path_download() {
 @test "a download whose window is above what rmem_max lets a buffer hold is held by the clamp" {
     # 1.1 times 200mbit over 20 ms is 550 KB of window: twice what a buffer
     # capped at the default rmem_max gives.
-    path_download 200mbit
+    limited_download 20ms 200mbit
     expect_range "connections whose receive window ct holds" 2 2 "$WINDOWS"
     expect_range "packets the download bucket dropped" 0 2 "$DROPPED"
     expect_range "IP rate of the whole download, first second and all" 170000000 210000000 "$RATE_IP"
 }
 
 @test "on a veth, whose round trip no window can hold a rate on, the bucket alone limits" {
-    local cg pins
-    netns_up
-    cg=$(new_cgroup)
-    spawn_sleeper "$cg"
-    limit_ok "$SPAWNED" 10mbit
-    pins=$CT_PINS/$(cg_id "$cg")
-    download "$cg"
-    note "veth, 10mbit: $((RECEIVED * 8 * 1500 / 1448 / SECONDS_RUN)) bit/s"
-    expect_eq "connections whose receive window ct holds" 0 "$(map_u64 "$pins/bucket_down" "$WINDOWS_AT")"
+    limited_download veth 10mbit
+    expect_eq "connections whose receive window ct holds" 0 "$WINDOWS"
 }
 
 # rcv_wscales: the window scale this side advertises on each connection to
