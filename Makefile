@@ -10,8 +10,8 @@ LDFLAGS  = -static
 BPFFLAGS = -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -I/usr/include/$(MULTIARCH)
 
 SRCS = ct.c bpf.c cgroup.c crash.c err.c isolate.c limiter.c mounts.c nest.c \
-       obj.c ops.c ours.c policy.c proc.c rate.c registry.c regtext.c run.c \
-       status.c json.c top.c txn.c
+       obj.c ops.c ours.c policy.c proc.c rate.c registry.c regentry.c \
+       regtext.c run.c status.c json.c top.c txn.c
 OBJS = $(SRCS:.c=.o) obj_blob.o
 
 PREFIX  ?= /usr/local
@@ -94,7 +94,7 @@ FUZZ_RUN     = mkdir -p fuzz/out/corpus/obj && \
 	       cp bpf_prog.o fuzz/out/corpus/obj/ && fuzz/run.sh
 
 fuzz/out/bin/fuzz_rate fuzz/out/bin/fuzz_size: rate.c err.c fuzz/grammar.c fuzz/grammar.h
-fuzz/out/bin/fuzz_registry: registry.c regtext.c err.c
+fuzz/out/bin/fuzz_registry: registry.c regentry.c regtext.c err.c
 fuzz/out/bin/fuzz_obj: obj.c err.c
 fuzz/out/bin/fuzz_%: fuzz/fuzz_%.c *.h
 	@mkdir -p fuzz/out/bin

@@ -126,17 +126,18 @@ finish(struct txn *t, int r, struct err *e)
 
 /* ---- limit ---- */
 
-/* The entry's limits with the user's changes applied. */
+/* The user's changes applied to the entry's limits. */
 static void
-apply(struct limits *l, const struct limit_req *r)
+apply(struct reg_cgroup *rc, const struct limit_req *r)
 {
 	for (int d = 0; d < 2; d++) {
 		if (!r->given[d])
 			continue;
-		l->dir[d].rate_bits = r->rate[d];
-		l->dir[d].burst_bytes = r->burst ? r->burst :
+		rc->lim.dir[d].rate_bits = r->rate[d];
+		rc->lim.dir[d].burst_bytes = r->burst ? r->burst :
 		    policy_default_burst(r->rate[d], d);
 	}
+	registry_changed(rc);
 }
 
 static int
@@ -170,7 +171,7 @@ register_new(struct txn *t, const char *rel, uint64_t id, const char *origin,
 	rc = registry_add(&t->reg, id, rel, pins, origin);
 	if (rc == NULL)
 		return errf(e, "out of memory"), NULL;
-	apply(&rc->lim, r);
+	apply(rc, r);
 	rc->owner = owner_of(r);
 	if (r->cgroup == NULL && registry_add_pid(rc, r->pid, start) < 0) {
 		errf(e, "out of memory");
@@ -293,7 +294,7 @@ limit_cgroup(struct txn *t, const struct limit_req *r, struct err *e)
 		return -1;
 	rc = registry_find(&t->reg, id);
 	if (rc != NULL) {
-		apply(&rc->lim, r);
+		apply(rc, r);
 		rc->owner = OWNER_CGROUP;
 		t->dirty = 1;
 		crash_point("limit-registered");
@@ -333,7 +334,7 @@ limit(struct txn *t, const struct limit_req *r, struct err *e)
 			return -1;
 		fresh = 1;
 	} else {
-		apply(&rc->lim, r);
+		apply(rc, r);
 		t->dirty = 1;
 	}
 	crash_point("limit-registered");

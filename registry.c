@@ -184,8 +184,8 @@ registry_load(struct regfile *rf, struct registry *r, struct err *e)
 	close(fd);
 	if (ret < 0)
 		return -1;
-	/* The registry keeps the text: its entries point into it. */
-	return registry_parse_in_place(text, len, r, e);
+	/* The registry keeps the text, to write unchanged entries from. */
+	return registry_parse_owned(text, len, r, e);
 }
 
 static int

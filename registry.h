@@ -3,8 +3,8 @@
  * because ct exits and the kernel's objects do not.  It is written when an
  * attachment is made, so that removing it never depends on the process still
  * being there.  registry.c knows the file, its lock and how it is replaced
- * whole; regtext.c the entries and their text.  Neither makes a bpf or
- * cgroup call.
+ * whole; regentry.c the entries in memory; regtext.c their text.  None makes
+ * a bpf or cgroup call.
  */
 #ifndef CT_REGISTRY_H
 #define CT_REGISTRY_H
@@ -36,20 +36,20 @@ enum reg_owner {
 struct reg_cgroup {
 	uint64_t id;
 	enum reg_owner owner;
+	int borrowed;		/* path, pins and origin lie in r->strings */
 	char *path;		/* relative to the cgroup2 mount */
 	char *pins;		/* directory of the pinned programs and maps */
 	char *origin;		/* for --isolate: where the process came from */
-	int borrowed;		/* path, pins and origin lie in the text read */
 	struct limits lim;
 	struct reg_pid *pids;
 	size_t npids;
 	size_t pidcap;		/* room in pids; 0: they lie in the pool */
-	size_t read;		/* 1 + its place in r->read; 0: made since */
-};
-
-/* An entry as it was read, and where its lines lie in the text read. */
-struct reg_read {
-	struct reg_cgroup as;
+	/*
+	 * Where its lines lie in the text read, while it is as it was read:
+	 * it is written again as those lines, not formatted anew, so that a
+	 * command that changes one entry formats one.  len is 0 for an entry
+	 * made or changed since (registry_changed).
+	 */
 	size_t off, len;
 };
 
@@ -57,16 +57,9 @@ struct registry {
 	struct reg_cgroup *cg;
 	size_t ncg;
 	size_t cap;		/* room in cg */
-	char *text;		/* the file as read, which entries point into */
+	char *text;		/* the file as read, untouched */
+	char *strings;		/* the paths read, which entries point into */
 	struct reg_pid *pool;	/* the pids read, which entries point into */
-	/*
-	 * The file as read, untouched, and its entries as read: an entry
-	 * still as it was read is written again as its own lines, not
-	 * formatted anew, so that a command that changes one entry formats
-	 * one.
-	 */
-	char *raw;
-	struct reg_read *read;
 };
 
 /* The open, locked registry directory. */
@@ -108,9 +101,10 @@ int registry_parse(const char *text, size_t len, struct registry *r,
     struct err *e);
 /*
  * The same on malloc'd text, NUL at text[len], which the registry then owns
- * (and frees, also on failure): its entries point into it, with no copy.
+ * (and frees, also on failure), with no copy: the lines of the entries no
+ * command changes are written back from it as they are.
  */
-int registry_parse_in_place(char *text, size_t len, struct registry *r,
+int registry_parse_owned(char *text, size_t len, struct registry *r,
     struct err *e);
 /* The file's text, malloc'd; NULL when out of memory. */
 char *registry_format(const struct registry *r);
@@ -123,9 +117,14 @@ int registry_write(const struct registry *r,
     int (*sink)(void *arg, const char *s, size_t n), void *arg);
 
 struct reg_cgroup *registry_find(struct registry *r, uint64_t id);
+/* A new entry at the end, zeroed; NULL when out of memory. */
+struct reg_cgroup *registry_append(struct registry *r);
 struct reg_cgroup *registry_add(struct registry *r, uint64_t id,
     const char *path, const char *pins, const char *origin);
 void registry_drop(struct registry *r, struct reg_cgroup *c);
+/* An entry's limits or owner were changed: it is written anew.  (The
+ * functions here that change an entry say so themselves.) */
+void registry_changed(struct reg_cgroup *c);
 int registry_add_pid(struct reg_cgroup *c, pid_t pid, uint64_t start);
 void registry_drop_pid(struct reg_cgroup *c, size_t i);
 void registry_free(struct registry *r);

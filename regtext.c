@@ -1,4 +1,4 @@
-/* The registry's entries in memory, and their text: see registry.h. */
+/* The registry's text, written and read: see registry.h. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 /*
  * The file, line by line:
  *
- *	ct-registry 1
+ *	ct-registry 2
  *	cgroup <id> <path>
  *		pins <path>
  *		down <rate bits/s> <burst bytes>
@@ -27,149 +27,7 @@
 #define VERSION 2
 #define FILE_NAME REGISTRY_FILE
 
-/* ---- the entries ---- */
-
-struct reg_cgroup *
-registry_find(struct registry *r, uint64_t id)
-{
-	for (size_t i = 0; i < r->ncg; i++)
-		if (r->cg[i].id == id)
-			return &r->cg[i];
-	return NULL;
-}
-
-/* path, pins and origin share one allocation, which path points to. */
-static void
-free_cgroup(struct reg_cgroup *c)
-{
-	if (!c->borrowed)
-		free(c->path);
-	if (c->pidcap > 0)
-		free(c->pids);
-}
-
-/* Room for one more of n elements of size in *arr, whose room is *cap. */
-static int
-grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-	size_t want = *cap ? *cap * 2 : 8;
-	void *grown;
-
-	if (n < *cap)
-		return 0;
-	grown = realloc(*arr, want * size);
-	if (grown == NULL)
-		return -1;
-	*arr = grown;
-	*cap = want;
-	return 0;
-}
-
-/* The entry's strings, copied into one allocation. */
-static int
-copy_strings(struct reg_cgroup *c, const char *path, const char *pins,
-    const char *origin)
-{
-	size_t lp = strlen(path) + 1, ln = strlen(pins) + 1;
-	size_t lo = origin ? strlen(origin) + 1 : 0;
-	char *block = malloc(lp + ln + lo);
-
-	if (block == NULL)
-		return -1;
-	c->path = memcpy(block, path, lp);
-	c->pins = memcpy(block + lp, pins, ln);
-	c->origin = origin ? memcpy(block + lp + ln, origin, lo) : NULL;
-	return 0;
-}
-
-struct reg_cgroup *
-registry_add(struct registry *r, uint64_t id, const char *path,
-    const char *pins, const char *origin)
-{
-	struct reg_cgroup *c;
-
-	if (grow((void **)&r->cg, r->ncg, &r->cap, sizeof(*c)) < 0)
-		return NULL;
-	c = &r->cg[r->ncg];
-	memset(c, 0, sizeof(*c));
-	c->id = id;
-	if (copy_strings(c, path, pins, origin) < 0)
-		return NULL;
-	r->ncg++;
-	return c;
-}
-
-void
-registry_drop(struct registry *r, struct reg_cgroup *c)
-{
-	size_t i = c - r->cg;
-
-	free_cgroup(c);
-	memmove(&r->cg[i], &r->cg[i + 1], (r->ncg - i - 1) * sizeof(*c));
-	r->ncg--;
-}
-
-/* Pids read from the file lie in the registry's pool: a copy of one's own
- * before they grow. */
-static int
-own_pids(struct reg_cgroup *c)
-{
-	struct reg_pid *copy;
-
-	if (c->pidcap > 0)
-		return 0;
-	if (c->npids == 0) {
-		c->pids = NULL;		/* nothing to keep of the pool's */
-		return 0;
-	}
-	copy = malloc(2 * c->npids * sizeof(*copy));
-	if (copy == NULL)
-		return -1;
-	memcpy(copy, c->pids, c->npids * sizeof(*copy));
-	c->pids = copy;
-	c->pidcap = 2 * c->npids;
-	return 0;
-}
-
-int
-registry_add_pid(struct reg_cgroup *c, pid_t pid, uint64_t start)
-{
-	if (own_pids(c) < 0 || grow((void **)&c->pids, c->npids, &c->pidcap,
-	    sizeof(c->pids[0])) < 0)
-		return -1;
-	c->pids[c->npids].pid = pid;
-	c->pids[c->npids].start = start;
-	c->npids++;
-	return 0;
-}
-
-void
-registry_drop_pid(struct reg_cgroup *c, size_t i)
-{
-	memmove(&c->pids[i], &c->pids[i + 1],
-	    (c->npids - i - 1) * sizeof(c->pids[0]));
-	c->npids--;
-}
-
-void
-registry_free(struct registry *r)
-{
-	for (size_t i = 0; i < r->ncg; i++)
-		free_cgroup(&r->cg[i]);
-	free(r->cg);
-	free(r->text);
-	free(r->pool);
-	free(r->raw);
-	free(r->read);
-	r->cg = NULL;
-	r->text = NULL;
-	r->pool = NULL;
-	r->raw = NULL;
-	r->read = NULL;
-	r->ncg = r->cap = 0;
-}
-
-/* ---- the format ---- */
+/* ---- writing ---- */
 
 static const char *const owner_names[] = {
 	[OWNER_PIDS] = "pids", [OWNER_CGROUP] = "cgroup", [OWNER_RUN] = "run",
@@ -313,28 +171,6 @@ put_entry(struct out *o, const struct reg_cgroup *c)
 	}
 }
 
-/*
- * Whether the entry is still as it was read: its strings where they were
- * (a new string is a new allocation), the same rates and owner, and its pids
- * still in the pool.  Pids there are only ever dropped, which makes them
- * fewer: as many at the same place are the same pids.
- */
-static const struct reg_read *
-as_read(const struct registry *r, const struct reg_cgroup *c)
-{
-	const struct reg_cgroup *was;
-
-	if (c->read == 0 || r->raw == NULL)
-		return NULL;
-	was = &r->read[c->read - 1].as;
-	return c->borrowed && c->id == was->id && c->owner == was->owner &&
-	    c->path == was->path && c->pins == was->pins &&
-	    c->origin == was->origin &&
-	    memcmp(&c->lim, &was->lim, sizeof(c->lim)) == 0 &&
-	    c->pidcap == 0 && c->npids == was->npids && c->pids == was->pids ?
-	    &r->read[c->read - 1] : NULL;
-}
-
 /* The whole text into o. */
 static void
 put_registry(struct out *o, const struct registry *r)
@@ -343,25 +179,25 @@ put_registry(struct out *o, const struct registry *r)
 	put_num(o, VERSION);
 	put_str(o, "\n");
 	for (size_t i = 0, from = 0, to = 0; i <= r->ncg; i++) {
-		const struct reg_read *was = i < r->ncg ?
-		    as_read(r, &r->cg[i]) : NULL;
+		const struct reg_cgroup *c = i < r->ncg ? &r->cg[i] : NULL;
+		int was = c != NULL && c->len > 0;
 
 		/*
 		 * Its lines as read say the same, whatever their spacing; those
 		 * of entries that follow each other in the text go as one.
 		 */
-		if (was != NULL && was->off == to && to > from) {
-			to += was->len;
+		if (was && c->off == to && to > from) {
+			to += c->len;
 			continue;
 		}
 		if (to > from)
-			put(o, r->raw + from, to - from);
+			put(o, r->text + from, to - from);
 		from = to = 0;
-		if (was != NULL) {
-			from = was->off;
-			to = was->off + was->len;
-		} else if (i < r->ncg) {
-			put_entry(o, &r->cg[i]);
+		if (was) {
+			from = c->off;
+			to = c->off + c->len;
+		} else if (c != NULL) {
+			put_entry(o, c);
 		}
 	}
 }
@@ -395,6 +231,7 @@ registry_write(const struct registry *r,
 	free(o.s);
 	return o.failed ? -1 : 0;
 }
+/* ---- reading ---- */
 
 static int
 hex(int ch)
@@ -406,42 +243,51 @@ hex(int ch)
 	return -1;
 }
 
-/* Decode a %XX-escaped word in place; -1 when it is malformed. */
-static int
-get_path(char *s)
-{
-	char *w;
+/* A word of a line: where it starts in the text, and its length. */
+struct word {
+	const char *s;
+	size_t n;
+};
 
-	if (*s == '\0')
-		return -1;
-	/* Up to the first escape, if any, each byte is already in place. */
-	while (*s != '\0' && *s != '%')
-		s++;
-	for (w = s; *s != '\0'; s++) {
+static int
+is_word(const struct word *w, const char *s)
+{
+	return strlen(s) == w->n && memcmp(w->s, s, w->n) == 0;
+}
+
+/*
+ * A %XX-escaped word, decoded into to and NUL-terminated: where the NUL
+ * is, or NULL when the word is malformed.  The text itself stays as it
+ * was read: it is what an entry no command changed is written back as.
+ */
+static char *
+get_path(const struct word *w, char *to)
+{
+	const char *s = w->s, *end = w->s + w->n;
+
+	for (; s < end; s++) {
 		if (*s != '%') {
-			*w++ = *s;
+			*to++ = *s;
 			continue;
 		}
-		if (hex(s[1]) < 0 || hex(s[2]) < 0 ||
+		if (end - s < 3 || hex(s[1]) < 0 || hex(s[2]) < 0 ||
 		    hex(s[1]) * 16 + hex(s[2]) == 0)
-			return -1;
-		*w++ = (char)(hex(s[1]) * 16 + hex(s[2]));
+			return NULL;
+		*to++ = (char)(hex(s[1]) * 16 + hex(s[2]));
 		s += 2;
 	}
-	*w = '\0';
-	return 0;
+	*to = '\0';
+	return to;
 }
 
 /* A decimal number no larger than max, and nothing else. */
 static int
-get_num(const char *s, uint64_t max, uint64_t *v)
+get_num(const struct word *w, uint64_t max, uint64_t *v)
 {
 	uint64_t n = 0;
 
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		unsigned d = (unsigned char)*s - '0';
+	for (size_t i = 0; i < w->n; i++) {
+		unsigned d = (unsigned char)w->s[i] - '0';
 
 		/* max / 10 and max % 10 are constants where this is inlined:
 		 * no division for each digit. */
@@ -460,19 +306,18 @@ static const unsigned char byte_class[256] = {
 };
 
 /*
- * Split the line at s into at most max words, in place, its '\n' and the
- * spaces between words made NULs: how many in *n, or -1 for more.  The
- * next line, or NULL when the text ends before this one does.  One pass
- * over each byte: the whole registry is read by every command.
+ * Split the line at s into at most max words: how many in *n, or -1 for
+ * more.  The next line, or NULL when the text ends before this one does.
+ * One pass over each byte: the whole registry is read by every command.
  */
-static char *
-split_line(char *s, char **w, int max, int *n)
+static const char *
+split_line(const char *s, struct word *w, int max, int *n)
 {
 	int k = 0;
 
 	for (;;) {
 		while (byte_class[(unsigned char)*s] == SPACE)
-			*s++ = '\0';
+			s++;
 		if (*s == '\0')
 			return NULL;
 		if (*s == '\n')
@@ -484,47 +329,30 @@ split_line(char *s, char **w, int max, int *n)
 				return NULL;
 			break;
 		}
-		w[k++] = s;
+		w[k].s = s;
 		while (byte_class[(unsigned char)*s] == 0)
 			s++;
+		w[k].n = (size_t)(s - w[k].s);
+		k++;
 	}
-	*s = '\0';
 	*n = k;
 	return s + 1;
 }
 
-/* An entry being read: its words point into the text until it is added. */
+/* An entry being read. */
 struct pending {
 	int open;
 	uint64_t id;
-	char *path, *pins, *origin;
+	char *path, *pins, *origin;	/* in r->strings */
 	struct limits lim;
 	enum reg_owner owner;
 	int has_owner;
 	struct reg_pid *pids;
 	size_t npids, cap;
 	size_t npool, poolcap;	/* pids taken from, and room in, r->pool */
+	size_t nstrings;	/* bytes taken from r->strings */
 	size_t off;		/* where its lines begin in the text */
-	size_t readcap;		/* room in r->read */
 };
-
-/* Keep c as read, and where its lines lie, up to end, in the text. */
-static void
-note_read(struct registry *r, struct pending *p,
-    struct reg_cgroup *c, size_t end)
-{
-	size_t k = (size_t)(c - r->cg);
-
-	/* Every entry, not only as many as were counted: a registry written
-	 * from what was read must read back as the same lines again. */
-	if (r->raw == NULL || grow((void **)&r->read, k, &p->readcap,
-	    sizeof(*r->read)) < 0 || k >= p->readcap)
-		return;		/* formatted anew when written */
-	c->read = k + 1;
-	r->read[k].as = *c;
-	r->read[k].off = p->off;
-	r->read[k].len = end - p->off;
-}
 
 /* Add the entry read so far, whose lines end at end, to the registry. */
 static int
@@ -535,12 +363,8 @@ flush(struct registry *r, struct pending *p, size_t end)
 	if (!p->open)
 		return 0;
 	p->open = 0;
-	if (p->pins == NULL ||
-	    grow((void **)&r->cg, r->ncg, &r->cap, sizeof(*c)) < 0)
+	if (p->pins == NULL || (c = registry_append(r)) == NULL)
 		return -1;
-	/* Its words stay where they are, in the registry's text. */
-	c = &r->cg[r->ncg++];
-	memset(c, 0, sizeof(*c));
 	c->id = p->id;
 	c->path = p->path;
 	c->pins = p->pins;
@@ -548,10 +372,10 @@ flush(struct registry *r, struct pending *p, size_t end)
 	c->borrowed = 1;
 	c->lim = p->lim;
 	c->owner = p->owner;
-	if (p->npids == 0) {
-		note_read(r, p, c, end);
+	c->off = p->off;
+	c->len = end - p->off;
+	if (p->npids == 0)
 		return 0;
-	}
 	/* Into the pool while there is room, else into an array of its own. */
 	if (r->pool != NULL && p->npool + p->npids <= p->poolcap) {
 		c->pids = r->pool + p->npool;
@@ -564,13 +388,27 @@ flush(struct registry *r, struct pending *p, size_t end)
 	}
 	memcpy(c->pids, p->pids, p->npids * sizeof(*c->pids));
 	c->npids = p->npids;
-	note_read(r, p, c, end);
+	return 0;
+}
+
+/* A path of the entry being read, into r->strings, once; -1 if not one. */
+static int
+take_path(struct registry *r, struct pending *p, const struct word *w,
+    char **field)
+{
+	char *to = r->strings + p->nstrings, *end;
+
+	if (*field != NULL || (end = get_path(w, to)) == NULL || *to != '/')
+		return -1;
+	*field = to;
+	/* Decoding only shortens: the room is the text's length. */
+	p->nstrings += (size_t)(end - to) + 1;
 	return 0;
 }
 
 static int
-parse_cgroup(struct registry *r, struct pending *p, char **w, int n,
-    size_t off)
+parse_cgroup(struct registry *r, struct pending *p, const struct word *w,
+    int n, size_t off)
 {
 	struct pending kept;
 
@@ -582,25 +420,24 @@ parse_cgroup(struct registry *r, struct pending *p, char **w, int n,
 	p->cap = kept.cap;
 	p->npool = kept.npool;
 	p->poolcap = kept.poolcap;
-	p->readcap = kept.readcap;
+	p->nstrings = kept.nstrings;
 	p->off = off;
-	if (n != 3 || get_num(w[1], UINT64_MAX, &p->id) < 0 ||
-	    get_path(w[2]) < 0 || w[2][0] != '/')
+	if (n != 3 || get_num(&w[1], UINT64_MAX, &p->id) < 0 ||
+	    take_path(r, p, &w[2], &p->path) < 0)
 		return -1;
-	p->path = w[2];
 	p->open = 1;
 	return 0;
 }
 
 static int
-parse_owner(struct pending *p, const char *word)
+parse_owner(struct pending *p, const struct word *w)
 {
 	if (p->has_owner)
 		return -1;
 	p->has_owner = 1;
-	if (strcmp(word, owner_names[OWNER_CGROUP]) == 0)
+	if (is_word(w, owner_names[OWNER_CGROUP]))
 		p->owner = OWNER_CGROUP;
-	else if (strcmp(word, owner_names[OWNER_RUN]) == 0)
+	else if (is_word(w, owner_names[OWNER_RUN]))
 		p->owner = OWNER_RUN;
 	else
 		return -1;
@@ -608,7 +445,8 @@ parse_owner(struct pending *p, const char *word)
 }
 
 static int
-parse_pid(struct pending *p, const char *pid, const char *start)
+parse_pid(struct pending *p, const struct word *pid,
+    const struct word *start)
 {
 	uint64_t a, b;
 
@@ -630,46 +468,36 @@ parse_pid(struct pending *p, const char *pid, const char *start)
 	return 0;
 }
 
-/* A pins or origin line: a path, once. */
 static int
-parse_path(char **field, char **w, int n)
+parse_rate(struct dir_limit *d, const struct word *w, int n)
 {
-	if (n != 2 || get_path(w[1]) < 0 || w[1][0] != '/' || *field != NULL)
-		return -1;
-	*field = w[1];
-	return 0;
-}
-
-static int
-parse_rate(struct dir_limit *d, char **w, int n)
-{
-	if (n != 3 || get_num(w[1], UINT64_MAX, &d->rate_bits) < 0 ||
-	    get_num(w[2], UINT64_MAX, &d->burst_bytes) < 0)
+	if (n != 3 || get_num(&w[1], UINT64_MAX, &d->rate_bits) < 0 ||
+	    get_num(&w[2], UINT64_MAX, &d->burst_bytes) < 0)
 		return -1;
 	return 0;
 }
 
 /* By the word's first byte, so that a line costs one or two comparisons. */
 static int
-parse_attr(struct pending *p, char **w, int n)
+parse_attr(struct registry *r, struct pending *p, const struct word *w,
+    int n)
 {
-	const char *k = w[0];
-
-	switch (k[0]) {
+	switch (w[0].s[0]) {
 	case 'p':
-		if (strcmp(k, "pid") == 0)
-			return n == 3 ? parse_pid(p, w[1], w[2]) : -1;
-		return strcmp(k, "pins") == 0 ? parse_path(&p->pins, w, n) : -1;
+		if (is_word(&w[0], "pid"))
+			return n == 3 ? parse_pid(p, &w[1], &w[2]) : -1;
+		return is_word(&w[0], "pins") && n == 2 ?
+		    take_path(r, p, &w[1], &p->pins) : -1;
 	case 'o':
-		if (strcmp(k, "owner") == 0)
-			return n == 2 ? parse_owner(p, w[1]) : -1;
-		return strcmp(k, "origin") == 0 ?
-		    parse_path(&p->origin, w, n) : -1;
+		if (is_word(&w[0], "owner"))
+			return n == 2 ? parse_owner(p, &w[1]) : -1;
+		return is_word(&w[0], "origin") && n == 2 ?
+		    take_path(r, p, &w[1], &p->origin) : -1;
 	case 'd':
-		return strcmp(k, "down") == 0 ?
+		return is_word(&w[0], "down") ?
 		    parse_rate(&p->lim.dir[CT_DOWN], w, n) : -1;
 	case 'u':
-		return strcmp(k, "up") == 0 ?
+		return is_word(&w[0], "up") ?
 		    parse_rate(&p->lim.dir[CT_UP], w, n) : -1;
 	}
 	return -1;
@@ -678,11 +506,12 @@ parse_attr(struct pending *p, char **w, int n)
 /* The line at line, and in *next the one after it: NULL, and nothing
  * parsed, when the text ends before the line does. */
 static int
-parse_line(struct registry *r, struct pending *p, char *line, char **next)
+parse_line(struct registry *r, struct pending *p, const char *line,
+    const char **next)
 {
 	int indented = line[0] == '\t' || line[0] == ' ';
 	size_t off = (size_t)(line - r->text);
-	char *w[4];
+	struct word w[4];
 	int n;
 
 	*next = split_line(line, w, 4, &n);
@@ -692,50 +521,57 @@ parse_line(struct registry *r, struct pending *p, char *line, char **next)
 		return -1;
 	if (n == 0)
 		return 0;
-	if (w[0][0] == 'c' && strcmp(w[0], "cgroup") == 0)
+	if (w[0].s[0] == 'c' && is_word(&w[0], "cgroup"))
 		return parse_cgroup(r, p, w, n, off);
 	if (!p->open || !indented)
 		return -1;
-	return parse_attr(p, w, n);
+	return parse_attr(r, p, w, n);
 }
 
-static int
-by_id(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Whether two entries name the same cgroup. */
+/* Whether two entries name the same cgroup: a set of their ids, open
+ * addressing in a table of twice their number, one look for each. */
 static int
 has_duplicates(const struct registry *r)
 {
-	uint64_t *ids = malloc((r->ncg ? r->ncg : 1) * sizeof(*ids));
-	int dup = 0;
+	size_t nslots = 2, mask;
+	uint64_t *slots;
+	int dup = 0, zero = 0;
 
-	if (ids == NULL)
+	while (nslots < 2 * r->ncg)
+		nslots *= 2;
+	mask = nslots - 1;
+	slots = calloc(nslots, sizeof(*slots));
+	if (slots == NULL)
 		return 1;
-	for (size_t i = 0; i < r->ncg; i++)
-		ids[i] = r->cg[i].id;
-	qsort(ids, r->ncg, sizeof(*ids), by_id);
-	for (size_t i = 1; i < r->ncg && !dup; i++)
-		dup = ids[i] == ids[i - 1];
-	free(ids);
+	for (size_t i = 0; i < r->ncg && !dup; i++) {
+		uint64_t id = r->cg[i].id;
+		size_t k = (size_t)(id * 0x9E3779B97F4A7C15ull >> 32) & mask;
+
+		/* 0 marks a free slot: an id of 0 is counted apart. */
+		if (id == 0) {
+			dup = zero++;
+			continue;
+		}
+		while (slots[k] != 0 && slots[k] != id)
+			k = (k + 1) & mask;
+		dup = slots[k] == id;
+		slots[k] = id;
+	}
+	free(slots);
 	return dup;
 }
 
 /* The first line, which ends in a newline; in *next the line after it. */
 static int
-parse_header(char *text, char **next, struct err *e)
+parse_header(const char *text, const char **next, struct err *e)
 {
 	uint64_t version;
-	char *w[2];
+	struct word w[2];
 	int n;
 
 	*next = split_line(text, w, 2, &n);
-	if (*next == NULL || n != 2 || strcmp(w[0], MAGIC) != 0 ||
-	    get_num(w[1], 1000000, &version) < 0)
+	if (*next == NULL || n != 2 || !is_word(&w[0], MAGIC) ||
+	    get_num(&w[1], 1000000, &version) < 0)
 		return errf(e, "%s/%s is not a ct registry", REGISTRY_DIR,
 		    FILE_NAME);
 	if (version < 1 || version > VERSION)
@@ -770,33 +606,35 @@ entries_room(size_t len)
 	return len / 64 + 1;
 }
 
+/* Room for what the text's lines become; the strings' room is the
+ * text's length, which their decoded bytes cannot exceed. */
 static int
-reserve(struct registry *r, struct pending *p, size_t n)
+reserve(struct registry *r, struct pending *p, size_t len)
 {
+	size_t n = entries_room(len), npids = pids_room(len);
+
 	r->cg = malloc(n * sizeof(*r->cg));
-	if (r->cg == NULL)
+	r->strings = malloc(len + 1);
+	if (r->cg == NULL || r->strings == NULL)
 		return -1;
 	r->cap = n;
-	/* Without room to keep them, entries are formatted anew. */
-	r->read = r->raw != NULL ? malloc(n * sizeof(*r->read)) : NULL;
-	p->readcap = r->read != NULL ? n : 0;
+	r->pool = npids > 0 ? malloc(npids * sizeof(*r->pool)) : NULL;
+	p->poolcap = r->pool != NULL ? npids : 0;
 	return 0;
 }
 
 /* Every line of the text after the header, as entries of r. */
 static int
-parse_lines(char *next, struct registry *r, size_t len, struct err *e)
+parse_lines(const char *next, struct registry *r, size_t len,
+    struct err *e)
 {
-	size_t npids = pids_room(len);
-	struct pending p;
 	int lineno = 1, ret = 0;
-	char *line;
+	struct pending p;
+	const char *line;
 
 	memset(&p, 0, sizeof(p));
-	if (reserve(r, &p, entries_room(len)) < 0)
+	if (reserve(r, &p, len) < 0)
 		return errf(e, "out of memory");
-	r->pool = npids > 0 ? malloc(npids * sizeof(*r->pool)) : NULL;
-	p.poolcap = r->pool != NULL ? npids : 0;
 	for (line = next; ret == 0 && *line != '\0'; line = next) {
 		lineno++;
 		if (parse_line(r, &p, line, &next) < 0)
@@ -815,9 +653,6 @@ parse_lines(char *next, struct registry *r, size_t len, struct err *e)
 	return ret;
 }
 
-static int parse_text(char *text, size_t len, struct registry *r,
-    struct err *e);
-
 int
 registry_parse(const char *text, size_t len, struct registry *r,
     struct err *e)
@@ -829,21 +664,33 @@ registry_parse(const char *text, size_t len, struct registry *r,
 		return errf(e, "out of memory");
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	return registry_parse_in_place(copy, len, r, e);
+	return registry_parse_owned(copy, len, r, e);
+}
+
+/* The header, its first line, then the lines after it. */
+static int
+parse_text(const char *text, size_t len, struct registry *r, struct err *e)
+{
+	const char *next;
+	int ret;
+
+	ret = parse_header(text, &next, e);
+	if (ret == 0)
+		ret = parse_lines(next, r, len, e);
+	if (ret == 0 && has_duplicates(r))
+		ret = errf(e, "%s/%s names a cgroup twice", REGISTRY_DIR,
+		    FILE_NAME);
+	return ret;
 }
 
 int
-registry_parse_in_place(char *text, size_t len, struct registry *r,
+registry_parse_owned(char *text, size_t len, struct registry *r,
     struct err *e)
 {
 	int ret;
 
 	memset(r, 0, sizeof(*r));
 	r->text = text;
-	/* Parsing cuts the text into words: the lines as read, kept apart. */
-	r->raw = malloc(len + 1);
-	if (r->raw != NULL)
-		memcpy(r->raw, text, len + 1);
 	if (memchr(text, '\0', len) != NULL)
 		ret = errf(e, "%s/%s holds a NUL byte", REGISTRY_DIR,
 		    FILE_NAME);
@@ -854,21 +701,5 @@ registry_parse_in_place(char *text, size_t len, struct registry *r,
 		ret = parse_text(text, len, r, e);
 	if (ret < 0)
 		registry_free(r);
-	return ret;
-}
-
-/* The header, its first line, then the lines after it. */
-static int
-parse_text(char *text, size_t len, struct registry *r, struct err *e)
-{
-	char *next;
-	int ret;
-
-	ret = parse_header(text, &next, e);
-	if (ret == 0)
-		ret = parse_lines(next, r, len - (size_t)(next - text), e);
-	if (ret == 0 && has_duplicates(r))
-		ret = errf(e, "%s/%s names a cgroup twice", REGISTRY_DIR,
-		    FILE_NAME);
 	return ret;
 }
