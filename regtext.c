@@ -231,6 +231,7 @@ registry_write(const struct registry *r,
 	free(o.s);
 	return o.failed ? -1 : 0;
 }
+
 /* ---- reading ---- */
 
 static int
